@@ -1,0 +1,35 @@
+# Development environment: a local virtual environment pinned by requirements/constraints.txt
+# (torch==2.13.0 is the CPU build; an unpinned torch would pull a multi-GB CUDA build).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+CONSTRAINTS := requirements/constraints.txt
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test test-all lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c $(CONSTRAINTS) torch
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[test,demo,trees]"
+	touch $(STAMP)
+
+demo: venv
+	$(PY) -m xplain.demo
+
+test: venv
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check xplain tests benchmarks scripts
+
+bench: venv
+	$(PY) benchmarks/bench_text_gradients.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info out

@@ -1,0 +1,1 @@
+"""xplain: explain text, tabular and image models with gradient and perturbation methods."""
