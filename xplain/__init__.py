@@ -1,1 +1,64 @@
-"""xplain: explain text, tabular and image models with gradient and perturbation methods."""
+"""xplain: explain text, tabular and image models with gradient and perturbation methods.
+
+>>> import xplain
+>>> ex = xplain.Explainer(model, tokenizer=tokenizer)
+>>> ex.explain("a gripping, funny film", method="integrated_gradients")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xplain import adapters
+from xplain.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    InvalidTargetError,
+    MethodNotApplicableError,
+    MissingDependencyError,
+    ModelOutputError,
+    UnknownMethodError,
+    XplainError,
+)
+from xplain.explainer import Explainer
+from xplain.explanation import Explanation
+from xplain.methods.base import GradientMethod, Method, PerturbationMethod
+from xplain.registry import available_methods, register_method
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Explainer",
+    "Explanation",
+    "GradientMethod",
+    "InvalidInputError",
+    "InvalidParameterError",
+    "InvalidTargetError",
+    "Method",
+    "MethodNotApplicableError",
+    "MissingDependencyError",
+    "ModelOutputError",
+    "PerturbationMethod",
+    "UnknownMethodError",
+    "XplainError",
+    "adapters",
+    "available_methods",
+    "explain",
+    "register_method",
+]
+
+
+def explain(
+    model: Any,
+    instance: Any,
+    method: str | None = None,
+    *,
+    target: int | str | None = None,
+    tokenizer: Any = None,
+    data: Any = None,
+    modality: str | None = None,
+    **params: Any,
+) -> Explanation:
+    """One-call shortcut: ``Explainer(model, ...).explain(instance, method, ...)``."""
+    explainer = Explainer(model, tokenizer=tokenizer, data=data, modality=modality)
+    return explainer.explain(instance, method, target, **params)

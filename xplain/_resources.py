@@ -1,4 +1,4 @@
-"""Locate files shipped with xplain (the project's ``data/`` folder, installed as ``xplain/data``)."""
+"""Locate files shipped with xplain (the project's ``data/`` folder, installed as xplain/data)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def data_path(name: str) -> Path:
 
 
 def cache_dir() -> Path:
-    """Where xplain caches derived artefacts (``$XPLAIN_CACHE_DIR``, default ``~/.cache/xplain``)."""
+    """Where xplain caches derived artefacts: ``$XPLAIN_CACHE_DIR`` or ``~/.cache/xplain``."""
     root = os.environ.get("XPLAIN_CACHE_DIR") or Path.home() / ".cache" / "xplain"
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)

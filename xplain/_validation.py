@@ -1,0 +1,169 @@
+"""Declarative parameter validation with one uniform error message.
+
+A method declares its parameters once (``Param(default, constraint)``); ``validate_params``
+fills defaults, rejects unknown names and produces messages such as
+"The 'n_steps' parameter of integrated_gradients must be an int >= 1. Got 0."
+"""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from xplain.errors import InvalidParameterError
+
+
+class Constraint:
+    """A rule a parameter value must satisfy; ``describe`` completes "must be ..."."""
+
+    def check(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """A real or integral number in [low, high] (either bound may be open or absent)."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"  # "both", "left", "right" or "neither"
+
+    def check(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return False
+        if self.kind is int and not isinstance(value, numbers.Integral):
+            return False
+        if not isinstance(value, numbers.Real):
+            return False
+        left_closed = self.closed in ("both", "left")
+        right_closed = self.closed in ("both", "right")
+        if self.low is not None and (value < self.low or (value == self.low and not left_closed)):
+            return False
+        return not (
+            self.high is not None
+            and (value > self.high or (value == self.high and not right_closed))
+        )
+
+    def describe(self) -> str:
+        noun = "an int" if self.kind is int else "a float"
+        left = ">=" if self.closed in ("both", "left") else ">"
+        right = "<=" if self.closed in ("both", "right") else "<"
+        if self.low is not None and self.high is not None:
+            return f"{noun} in the range [{self.low}, {self.high}]".replace(
+                "[", "[" if left == ">=" else "("
+            ).replace("]", "]" if right == "<=" else ")")
+        if self.low is not None:
+            return f"{noun} {left} {self.low}"
+        if self.high is not None:
+            return f"{noun} {right} {self.high}"
+        return noun
+
+
+@dataclass(frozen=True)
+class Options(Constraint):
+    """One of a fixed set of values (usually strings)."""
+
+    values: tuple[Any, ...]
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, str | int | float | type(None)) and value in self.values
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class InstanceOf(Constraint):
+    """An instance of the given type(s); ``bool`` never counts as a number."""
+
+    types: tuple[type, ...]
+    name: str
+
+    def check(self, value: Any) -> bool:
+        if isinstance(value, bool) and bool not in self.types:
+            return False
+        return isinstance(value, self.types)
+
+    def describe(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Satisfies(Constraint):
+    """Any predicate, with its description."""
+
+    predicate: Callable[[Any], bool]
+    name: str
+
+    def check(self, value: Any) -> bool:
+        try:
+            return bool(self.predicate(value))
+        except Exception:
+            return False
+
+    def describe(self) -> str:
+        return self.name
+
+
+BOOLEAN = InstanceOf((bool,), "a bool")
+SEED = Satisfies(
+    lambda v: v is None or (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0),
+    "None or an int >= 0",
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter: its default, the constraints it may satisfy and a doc line."""
+
+    default: Any
+    constraints: tuple[Constraint, ...]
+    doc: str = ""
+
+    def __init__(self, default: Any, *constraints: Constraint, doc: str = "") -> None:
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "constraints", constraints)
+        object.__setattr__(self, "doc", doc)
+
+    def accepts(self, value: Any) -> bool:
+        return any(c.check(value) for c in self.constraints)
+
+    def describe(self) -> str:
+        return " or ".join(c.describe() for c in self.constraints)
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """" Did you mean 'x'?" when a close match exists, else ""."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def validate_params(
+    owner: str, spec: Mapping[str, Param], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return ``given`` completed with defaults; raise on unknown names or bad values."""
+    unknown = [k for k in given if k not in spec]
+    if unknown:
+        name = unknown[0]
+        allowed = ", ".join(sorted(spec)) or "none"
+        raise InvalidParameterError(
+            f"{owner} got an unexpected parameter {name!r}.{did_you_mean(name, spec)} "
+            f"Allowed parameters: {allowed}."
+        )
+    values = {}
+    for name, param in spec.items():
+        value = given.get(name, param.default)
+        if name in given and not param.accepts(value):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must be {param.describe()}. Got {value!r}."
+            )
+        values[name] = value
+    return values
+NONE = InstanceOf((type(None),), "None")

@@ -1,0 +1,249 @@
+"""Text adapter for Hugging Face sequence classifiers.
+
+Gradient view: the input word embeddings (found through ``get_input_embeddings()``;
+position and token-type embeddings are added inside the model, untouched), aggregated
+to one value per token by ``sum`` (default), ``l2`` or ``mean`` over the hidden
+dimension, optionally merged into words. Perturbation view: tokens (or words) masked
+with the mask or pad token, or removed, with the attention mask kept consistent.
+Special tokens ([CLS], [SEP], <s>...) are kept as features, marked, never perturbed, and
+keep their own embedding in the baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from xplain._validation import BOOLEAN, NONE, Interval, Options, Param, validate_params
+from xplain.adapters.base import Adapter, DifferentiableView, Encoded, InterpretableView
+from xplain.errors import InvalidInputError, InvalidParameterError
+from xplain.models.base import explained_scores
+from xplain.models.huggingface import HuggingFaceClassifier
+
+AGGREGATIONS = ("sum", "l2", "mean")
+BASELINES = ("pad", "mask", "zero")
+REPLACEMENTS = ("mask", "pad", "remove")
+
+
+class TextAdapter(Adapter):
+    """Explain a Hugging Face sequence classifier token by token (or word by word)."""
+
+    modality: ClassVar[str] = "text"
+    parameters: ClassVar[dict[str, Param]] = {
+        "aggregation": Param("sum", Options(AGGREGATIONS), doc="embedding dims -> token"),
+        "merge_subwords": Param(False, BOOLEAN, doc="one feature per word, not per piece"),
+        "baseline": Param("pad", Options(BASELINES), doc="reference token embeddings"),
+        "replacement": Param("mask", Options(REPLACEMENTS), doc="how a masked token is hidden"),
+        "max_length": Param(None, Interval(int, 2), NONE, doc="truncate longer texts"),
+    }
+
+    def __init__(self, model: Any, tokenizer: Any, **params: Any) -> None:
+        self.params = validate_params("TextAdapter", self.parameters, params)
+        self.model = HuggingFaceClassifier(model, tokenizer)
+        self.tokenizer = tokenizer
+        limit = self.model.max_length
+        self.max_length = min(self.params["max_length"] or limit, limit)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.labels
+
+    @property
+    def n_model_evals(self) -> int:
+        return self.model.n_evals
+
+    def encode(self, instance: Any) -> Encoded:
+        if not isinstance(instance, str):
+            raise InvalidInputError(
+                f"A text explainer expects the instance to be a str. Got "
+                f"{type(instance).__name__}; pass one string (use explain_batch for many)."
+            )
+        if not instance.strip():
+            raise InvalidInputError(
+                "The text to explain is empty or only whitespace; pass a non-empty string."
+            )
+        merge = self.params["merge_subwords"]
+        enc = self.tokenizer(
+            instance,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+            return_special_tokens_mask=True,
+            return_offsets_mapping=merge,
+        )
+        ids = enc["input_ids"]  # [1, T]
+        special = enc.pop("special_tokens_mask")[0].numpy().astype(bool)
+        offsets = enc.pop("offset_mapping", None)
+        extras = {k: v for k, v in enc.items() if k != "input_ids"}
+        tokens = self.tokenizer.convert_ids_to_tokens(ids[0].tolist())
+        notes: dict[str, Any] = {}
+        full_length = len(self.tokenizer(instance, verbose=False)["input_ids"])
+        if full_length > ids.shape[1]:
+            notes["truncated"] = (
+                f"the text has {full_length} tokens; only the first {ids.shape[1]} "
+                f"(the model's max_length) were explained"
+            )
+        groups = [[i] for i in range(len(tokens))]
+        features = list(tokens)
+        if merge:
+            groups, features, special = self._words(enc, instance, offsets, special, groups)
+        return Encoded(
+            features=features,
+            instance=instance,
+            data={"input_ids": ids, "extras": extras, "groups": groups, "tokens": tokens},
+            notes=notes,
+            special=special,
+        )
+
+    def _words(
+        self,
+        enc: Any,
+        text: str,
+        offsets: torch.Tensor,
+        special: np.ndarray,
+        groups: list[list[int]],
+    ) -> tuple[list[list[int]], list[str], np.ndarray]:
+        """Group sub-word pieces by the word they come from (fast tokenizers only)."""
+        try:
+            word_ids = enc.word_ids(0)
+        except (ValueError, AttributeError) as err:
+            raise InvalidParameterError(
+                "merge_subwords=True needs a fast tokenizer (word_ids()); load it with "
+                "AutoTokenizer.from_pretrained(path, use_fast=True)."
+            ) from err
+        merged: list[list[int]] = []
+        seen: dict[int, int] = {}
+        for pos, word in enumerate(word_ids):
+            if word is None or special[pos]:
+                merged.append([pos])
+            elif word in seen:
+                merged[seen[word]].append(pos)
+            else:
+                seen[word] = len(merged)
+                merged.append([pos])
+        tokens = enc.tokens(0)
+        spans = offsets[0].tolist()
+        features = []
+        for group in merged:
+            if special[group[0]]:
+                features.append(tokens[group[0]])
+            else:
+                start, end = spans[group[0]][0], spans[group[-1]][1]
+                features.append(text[start:end])
+        is_special = np.array([bool(special[g[0]]) for g in merged])
+        return merged, features, is_special
+
+    def predict(self, encoded: Encoded) -> np.ndarray:
+        logits = self.model.logits_from_ids(encoded.data["input_ids"], encoded.data["extras"])
+        encoded.data["logits"] = logits[0].detach()
+        return logits[0].detach().cpu().numpy()
+
+    # -- gradient view -------------------------------------------------------------------
+    def _replacement_id(self, kind: str) -> int:
+        tok = self.tokenizer
+        candidates = {
+            "pad": [tok.pad_token_id, tok.unk_token_id, tok.eos_token_id],
+            "mask": [tok.mask_token_id, tok.pad_token_id, tok.unk_token_id],
+        }[kind]
+        for token_id in candidates:
+            if token_id is not None:
+                return int(token_id)
+        raise InvalidParameterError(
+            f"The tokenizer has no {kind} token (nor pad/unk) to use as a baseline or mask; "
+            "choose baseline='zero' or set tokenizer.pad_token."
+        )
+
+    def differentiable_view(self, encoded: Encoded, output: str) -> DifferentiableView:
+        ids = encoded.data["input_ids"]
+        special = torch.as_tensor(self._token_special(encoded))
+        inputs = self.model.embed(ids)  # [1, T, H]
+        kind = self.params["baseline"]
+        if kind == "zero":
+            baseline = torch.where(special[None, :, None], inputs, torch.zeros_like(inputs))
+        else:
+            base_ids = torch.where(special[None], ids, self._replacement_id(kind))
+            baseline = self.model.embed(base_ids)
+        extras = encoded.data["extras"]
+        logits = encoded.data.get("logits")
+
+        def forward(embeddings: torch.Tensor) -> torch.Tensor:
+            return explained_scores(self.model.logits_from_embeddings(embeddings, extras), output)
+
+        return DifferentiableView(
+            inputs=inputs,
+            baseline=baseline,
+            forward=forward,
+            aggregate=lambda attr: self._aggregate(attr, encoded.data["groups"]),
+            scores=explained_scores(logits[None], output)[0] if logits is not None else None,
+        )
+
+    def _token_special(self, encoded: Encoded) -> np.ndarray:
+        """Special-token flags per token position (``encoded.special`` is per feature)."""
+        flags = np.zeros(encoded.data["input_ids"].shape[1], dtype=bool)
+        for group, is_special in zip(encoded.data["groups"], encoded.special, strict=True):
+            flags[group] = is_special
+        return flags
+
+    def _aggregate(self, attributions: torch.Tensor, groups: list[list[int]]) -> np.ndarray:
+        """``[T, H]`` per-dimension attributions -> ``[d]`` per-feature values."""
+        attr = attributions.detach().double().cpu().numpy()
+        rule = self.params["aggregation"]
+        per_token = (attr**2).sum(-1) if rule == "l2" else attr.sum(-1)
+        values = np.array([per_token[g].sum() for g in groups])
+        if rule == "l2":
+            return np.sqrt(values)
+        if rule == "mean":
+            return values / np.array([len(g) * attr.shape[-1] for g in groups])
+        return values
+
+    # -- perturbation view ---------------------------------------------------------------
+    def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
+        ids = encoded.data["input_ids"][0]  # [T]
+        extras = encoded.data["extras"]
+        groups = encoded.data["groups"]
+        active = np.flatnonzero(~encoded.special)
+        mode = self.params["replacement"]
+        fill = None if mode == "remove" else self._replacement_id(mode)
+
+        def evaluate(masks: np.ndarray) -> np.ndarray:
+            masks = np.asarray(masks, dtype=bool)  # [n, d]
+            keep = np.ones((masks.shape[0], ids.shape[0]), dtype=bool)  # [n, T]
+            for col, feature in enumerate(active):
+                keep[:, groups[feature]] = masks[:, [col]]
+            batch_ids, batch_extras = self._masked_batch(ids, extras, keep, fill)
+            logits = self.model.logits_from_ids(batch_ids, batch_extras)
+            return explained_scores(logits, output).detach().cpu().numpy()
+
+        scores = evaluate(np.ones((1, len(active)), dtype=bool))[0]
+        base_scores = evaluate(np.zeros((1, len(active)), dtype=bool))[0]
+        return InterpretableView(len(active), evaluate, active, scores, base_scores)
+
+    def _masked_batch(
+        self,
+        ids: torch.Tensor,
+        extras: dict[str, torch.Tensor],
+        keep: np.ndarray,
+        fill: int | None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Token ids ``[n, T]`` with hidden tokens replaced by ``fill`` or removed."""
+        keep_t = torch.as_tensor(keep)
+        n = keep.shape[0]
+        if fill is not None:
+            batch = torch.where(keep_t, ids[None], fill)
+            return batch, {k: v.expand(n, -1) for k, v in extras.items()}
+        # removal: drop hidden tokens, left-align the rest, pad and mask out the tail
+        pad = self._replacement_id("pad")
+        order = torch.argsort((~keep_t).to(torch.int8), dim=1, stable=True)
+        batch = torch.where(keep_t, ids[None], pad).gather(1, order)
+        lengths = keep_t.sum(1, keepdim=True)
+        positions = torch.arange(ids.shape[0])[None]
+        out_extras = {}
+        for key, value in extras.items():
+            moved = value.expand(n, -1).gather(1, order)
+            if key == "attention_mask":
+                moved = (positions < lengths).to(value.dtype)
+            out_extras[key] = moved
+        batch = torch.where(positions < lengths, batch, pad)
+        return batch, out_extras

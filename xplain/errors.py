@@ -1,0 +1,40 @@
+"""The exceptions xplain raises for user mistakes.
+
+Every error names what was wrong, the value received and what is allowed. Each subclass
+also derives from the builtin exception a Python user would expect (``ValueError``,
+``TypeError``, ...), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class XplainError(Exception):
+    """Base class of every error xplain raises on purpose."""
+
+
+class InvalidParameterError(XplainError, ValueError):
+    """A method, adapter or explainer parameter has a value that is not allowed."""
+
+
+class InvalidInputError(XplainError, ValueError):
+    """The instance to explain is malformed (empty text, NaN in a row, wrong image shape...)."""
+
+
+class InvalidTargetError(XplainError, ValueError):
+    """The requested target class does not exist in the model."""
+
+
+class UnknownMethodError(XplainError, ValueError):
+    """No explanation method is registered under the requested name."""
+
+
+class MethodNotApplicableError(XplainError, TypeError):
+    """The method needs something the model or modality cannot offer (e.g. gradients)."""
+
+
+class ModelOutputError(XplainError, ValueError):
+    """The model returned something xplain cannot interpret as class scores."""
+
+
+class MissingDependencyError(XplainError, ImportError):
+    """An optional dependency is not installed; the message gives the ``pip install`` line."""

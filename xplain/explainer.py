@@ -1,0 +1,222 @@
+"""Explainer: a model plus a modality adapter, explained by any registered method."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+
+from xplain._validation import Options, Param, validate_params
+from xplain.adapters.base import Adapter
+from xplain.errors import InvalidParameterError, InvalidTargetError, MethodNotApplicableError
+from xplain.explanation import Explanation
+from xplain.methods.base import GradientMethod, Method
+from xplain.methods.build import build_method
+from xplain.models.base import OUTPUTS
+from xplain.registry import get_method, method_names
+
+_MODALITIES = ("text", "tabular", "image")
+
+
+class Explainer:
+    """Explain one model's predictions with any registered method.
+
+    >>> ex = Explainer(model, tokenizer=tokenizer)           # Hugging Face text classifier
+    >>> e = ex.explain("a gripping film", method="integrated_gradients")
+
+    ``output`` is the score the methods explain: ``"logits"`` (default for neural
+    networks), ``"probability"`` or ``"log_probability"``. Further keyword arguments
+    configure the adapter (e.g. ``aggregation="l2"``, ``merge_subwords=True``).
+    """
+
+    _parameters = {
+        "output": Param("logits", Options(OUTPUTS), doc="the explained score"),
+        "modality": Param(None, Options((None, *_MODALITIES)), doc="force a modality"),
+    }
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        tokenizer: Any = None,
+        data: Any = None,
+        modality: str | None = None,
+        adapter: Adapter | None = None,
+        output: str = "logits",
+        **adapter_params: Any,
+    ) -> None:
+        params = validate_params(
+            "Explainer", self._parameters, {"output": output, "modality": modality}
+        )
+        self.model = model
+        self.output = params["output"]
+        self.adapter = adapter if adapter is not None else _make_adapter(
+            model, tokenizer, data, params["modality"], adapter_params
+        )
+        if adapter is not None and adapter_params:
+            raise InvalidParameterError(
+                f"Adapter parameters {sorted(adapter_params)} were given together with an "
+                "explicit adapter; configure the adapter itself instead."
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"Explainer(model={type(self.model).__name__}, "
+            f"adapter={type(self.adapter).__name__}, output={self.output!r})"
+        )
+
+    @property
+    def modality(self) -> str:
+        return self.adapter.modality
+
+    def applicable_methods(self) -> list[str]:
+        """Registered methods this explainer's adapter can run."""
+        return [n for n in method_names() if self._why_not(get_method(n)) is None]
+
+    def explain(
+        self,
+        instance: Any,
+        method: str | None = None,
+        target: int | str | None = None,
+        **params: Any,
+    ) -> Explanation:
+        """Explain ``instance`` with ``method`` for class ``target`` (None = predicted)."""
+        method = method or self._default_method()
+        algorithm = self._build(method, params)
+        encoded = self.adapter.encode(instance)
+        start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
+
+        logits = torch.as_tensor(self.adapter.predict(encoded), dtype=torch.float64)
+        probabilities = torch.softmax(logits, dim=-1).numpy()
+        labels = self.adapter.labels
+        if len(labels) != len(probabilities):
+            labels = [str(i) for i in range(len(probabilities))]
+        index = resolve_target(target, probabilities, labels)
+
+        if isinstance(algorithm, GradientMethod):
+            view = self.adapter.differentiable_view(encoded, self.output)
+            result = algorithm.attribute(view, index)
+            values = view.aggregate(result.values)
+        else:
+            view = self.adapter.interpretable_view(encoded, self.output)
+            result = algorithm.attribute(view, index)
+            values = np.zeros(len(encoded.features))
+            values[view.active] = np.asarray(result.values, dtype=np.float64)
+
+        return Explanation(
+            features=list(encoded.features),
+            values=np.asarray(values, dtype=np.float64),
+            target=index,
+            target_label=labels[index],
+            prediction=probabilities,
+            labels=list(labels),
+            method=method,
+            params=dict(algorithm.params),
+            diagnostics={**encoded.notes, **result.diagnostics},
+            n_model_evals=self.adapter.n_model_evals - start_evals,
+            seconds=time.perf_counter() - start_time,
+            modality=self.adapter.modality,
+            output=self.output,
+            special=np.asarray(encoded.special, dtype=bool)
+            if encoded.special is not None
+            else np.zeros(len(encoded.features), dtype=bool),
+            instance=encoded.instance,
+        )
+
+    def explain_batch(
+        self,
+        instances: Iterable[Any],
+        method: str | None = None,
+        target: int | str | None = None,
+        *,
+        progress: bool = False,
+        **params: Any,
+    ) -> list[Explanation]:
+        """Explain each instance in turn (parameters validated once, up front)."""
+        from tqdm.auto import tqdm
+
+        method = method or self._default_method()
+        self._build(method, params)
+        items = list(instances)
+        return [
+            self.explain(item, method, target, **params)
+            for item in tqdm(items, disable=not progress, desc=method)
+        ]
+
+    # -- helpers -------------------------------------------------------------------------
+    def _default_method(self) -> str:
+        return "integrated_gradients" if self.adapter.supports_gradients else "kernel_shap"
+
+    def _build(self, name: str, params: dict[str, Any]) -> Method:
+        algorithm = build_method(name, params)
+        reason = self._why_not(get_method(name))
+        if reason is not None:
+            raise MethodNotApplicableError(
+                f"Method {name!r} cannot explain this model: {reason}. Methods that apply: "
+                f"{', '.join(self.applicable_methods()) or 'none'}."
+            )
+        return algorithm
+
+    def _why_not(self, cls: type[Method]) -> str | None:
+        if self.adapter.modality not in cls.modalities:
+            return f"it supports {', '.join(sorted(cls.modalities))}, not {self.adapter.modality}"
+        if "gradients" in cls.needs and not self.adapter.supports_gradients:
+            return "it needs gradients and the model is not differentiable"
+        if "masks" in cls.needs and not self.adapter.supports_masks:
+            return "it needs a perturbation view, which this adapter lacks"
+        extra = cls.needs - {"gradients", "masks"}
+        missing = [need for need in extra if not getattr(self.adapter, f"supports_{need}", False)]
+        if missing:
+            return f"it needs {', '.join(missing)}"
+        return None
+
+
+def resolve_target(target: int | str | None, probabilities: np.ndarray, labels: list[str]) -> int:
+    """Class index for ``target``: None = predicted class, an index, or a label name."""
+    n = len(probabilities)
+    if target is None:
+        return int(np.argmax(probabilities))
+    if isinstance(target, str):
+        if target in labels:
+            return labels.index(target)
+        folded = [label.casefold() for label in labels]
+        if target.casefold() in folded:
+            return folded.index(target.casefold())
+        raise InvalidTargetError(
+            f"The model has no class labelled {target!r}. Its labels are: "
+            f"{', '.join(repr(label) for label in labels)}."
+        )
+    if isinstance(target, int | np.integer) and not isinstance(target, bool):
+        if 0 <= int(target) < n:
+            return int(target)
+        raise InvalidTargetError(
+            f"Target index {int(target)} is out of range: the model has {n} classes, "
+            f"so target must be in 0..{n - 1} (or a label: {', '.join(labels)})."
+        )
+    raise InvalidTargetError(
+        f"target must be None (the predicted class), an int index or a label string. "
+        f"Got {type(target).__name__}."
+    )
+
+
+def _make_adapter(
+    model: Any, tokenizer: Any, data: Any, modality: str | None, params: dict[str, Any]
+) -> Adapter:
+    """Choose the adapter from the arguments: a tokenizer means text, and so on."""
+    if modality == "text" or (modality is None and tokenizer is not None):
+        from xplain.adapters.text import TextAdapter
+
+        return TextAdapter(model, tokenizer, **params)
+    if modality in ("tabular", "image") or data is not None:
+        raise InvalidParameterError(
+            f"The {modality or 'tabular'} modality is not available in this version of xplain; "
+            "pass adapter=... explicitly."
+        )
+    raise InvalidParameterError(
+        "Cannot tell which modality to explain: pass tokenizer= for a Hugging Face text "
+        "model, data= (background rows) for a tabular model, modality='image' for an image "
+        "model, or an explicit adapter=."
+    )

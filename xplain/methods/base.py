@@ -1,0 +1,102 @@
+"""Base classes of explanation methods.
+
+A method is one class in one file, registered with :func:`xplain.register_method`. It
+declares its parameters (validated on construction), its family, what it needs from an
+adapter and the paper it comes from, and implements ``attribute(view, target)``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from xplain._validation import Param, validate_params
+from xplain.adapters.base import DifferentiableView, InterpretableView
+
+ALL_MODALITIES = frozenset({"text", "tabular", "image"})
+
+
+@dataclass
+class Attribution:
+    """A method's raw result: values in the view's own shape, plus diagnostics."""
+
+    values: torch.Tensor | np.ndarray
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
+class Method(ABC):
+    """An explanation method. Constructed with keyword parameters, which are validated."""
+
+    name: ClassVar[str]
+    family: ClassVar[str]  # "gradient" or "perturbation"
+    needs: ClassVar[frozenset[str]]  # e.g. {"gradients"}, {"masks"}, {"trees"}
+    modalities: ClassVar[frozenset[str]] = ALL_MODALITIES
+    reference: ClassVar[str] = ""
+    parameters: ClassVar[Mapping[str, Param]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        self.params = validate_params(self.name, self.parameters, params)
+
+    def __repr__(self) -> str:
+        changed = {
+            k: v for k, v in self.params.items() if v != self.parameters[k].default
+        }
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({args})"
+
+    @abstractmethod
+    def attribute(self, view: Any, target: int) -> Attribution:
+        """Attributions for class ``target`` on ``view``."""
+
+
+class GradientMethod(Method):
+    """A method over a :class:`DifferentiableView`.
+
+    Subclasses implement ``attribute_points``: attributions at a batch of input points
+    sharing the view's baseline. That is what lets a noise wrapper (SmoothGrad) run any
+    gradient method on many noisy copies in one batched call.
+    """
+
+    family: ClassVar[str] = "gradient"
+    needs: ClassVar[frozenset[str]] = frozenset({"gradients"})
+
+    def attribute(self, view: DifferentiableView, target: int) -> Attribution:
+        values, diagnostics = self.attribute_points(view, view.inputs, target)
+        return Attribution(values[0], diagnostics)
+
+    @abstractmethod
+    def attribute_points(
+        self, view: DifferentiableView, points: torch.Tensor, target: int
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Attributions ``[N, *S]`` at ``points`` ``[N, *S]`` and diagnostics."""
+
+
+class PerturbationMethod(Method):
+    """A method over an :class:`InterpretableView` (binary masks -> scores)."""
+
+    family: ClassVar[str] = "perturbation"
+    needs: ClassVar[frozenset[str]] = frozenset({"masks"})
+
+    @abstractmethod
+    def attribute(self, view: InterpretableView, target: int) -> Attribution:
+        """Attributions ``[d]`` for the view's active features."""
+
+
+def gradients(
+    view: DifferentiableView, points: torch.Tensor, target: int, batch_size: int | None = None
+) -> torch.Tensor:
+    """d score[target] / d input at each point: ``[N, *S]`` -> ``[N, *S]``, in batches."""
+    step = batch_size or points.shape[0]
+    out = []
+    for start in range(0, points.shape[0], step):
+        chunk = points[start : start + step].detach().requires_grad_(True)
+        with torch.enable_grad():
+            scores = view.forward(chunk)[:, target]
+            (grad,) = torch.autograd.grad(scores.sum(), chunk)
+        out.append(grad.detach())
+    return torch.cat(out)

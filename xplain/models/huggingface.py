@@ -1,0 +1,88 @@
+"""Wrapper for Hugging Face sequence classifiers (``*ForSequenceClassification``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from xplain.errors import InvalidParameterError
+from xplain.models.base import EvalCounter, as_class_scores
+
+
+def is_huggingface_classifier(model: Any) -> bool:
+    """True for a transformers model with input embeddings and a config."""
+    return (
+        isinstance(model, torch.nn.Module)
+        and hasattr(model, "config")
+        and callable(getattr(model, "get_input_embeddings", None))
+    )
+
+
+class HuggingFaceClassifier(EvalCounter):
+    """A transformers sequence classifier, evaluated from token ids or from embeddings.
+
+    The model is put in eval mode (dropout off) so explanations are deterministic.
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any) -> None:
+        super().__init__()
+        if not is_huggingface_classifier(model):
+            raise InvalidParameterError(
+                "HuggingFaceClassifier expects a transformers model with "
+                f"get_input_embeddings() and a config. Got {type(model).__name__}."
+            )
+        if tokenizer is None or not callable(tokenizer):
+            raise InvalidParameterError(
+                "A Hugging Face text model needs its tokenizer: "
+                "Explainer(model, tokenizer=AutoTokenizer.from_pretrained(path))."
+            )
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.embedding_layer: torch.nn.Module = model.get_input_embeddings()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def labels(self) -> list[str]:
+        id2label = getattr(self.model.config, "id2label", None) or {}
+        n = int(getattr(self.model.config, "num_labels", len(id2label)) or len(id2label))
+        return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(n)]
+
+    @property
+    def max_length(self) -> int:
+        """Longest input the model accepts, from the tokenizer and position embeddings."""
+        limits = [getattr(self.tokenizer, "model_max_length", None)]
+        limits.append(getattr(self.model.config, "max_position_embeddings", None))
+        usable = [int(v) for v in limits if isinstance(v, int) and 0 < v < 1_000_000]
+        return min(usable) if usable else 512
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Word embeddings ``[B, T, H]`` of token ids ``[B, T]`` (no position embeddings)."""
+        with torch.no_grad():
+            return self.embedding_layer(input_ids.to(self.device)).detach()
+
+    def logits_from_ids(
+        self, input_ids: torch.Tensor, extras: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """Logits ``[B, C]`` for token ids ``[B, T]`` and matching extras (attention mask...)."""
+        self.count(input_ids.shape[0])
+        with torch.no_grad():
+            out = self.model(input_ids=input_ids.to(self.device), **_on(extras, self.device))
+        return as_class_scores(out, input_ids.shape[0], type(self.model).__name__)
+
+    def logits_from_embeddings(
+        self, embeddings: torch.Tensor, extras: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """Logits ``[B, C]`` for word embeddings ``[B, T, H]``; extras ``[1, T]`` broadcast."""
+        n = embeddings.shape[0]
+        self.count(n)
+        expanded = {k: v.expand(n, -1) for k, v in _on(extras, self.device).items()}
+        out = self.model(inputs_embeds=embeddings, **expanded)
+        return as_class_scores(out, n, type(self.model).__name__)
+
+
+def _on(tensors: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in tensors.items()}

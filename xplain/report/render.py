@@ -1,0 +1,83 @@
+"""Render explanations to self-contained HTML with Jinja2 (autoescaped, no scripts)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from xplain.explanation import Explanation
+
+_NEGATIVE = np.array([33, 102, 172])
+_POSITIVE = np.array([178, 24, 43])
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("xplain.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def stylesheet() -> str:
+    return resources.files("xplain.report").joinpath("static/xplain.css").read_text("utf-8")
+
+
+def colour(value: float, scale: float) -> str:
+    """Diverging colour: blue for negative, white at 0, red for positive."""
+    t = 0.0 if scale <= 0 else float(np.clip(abs(value) / scale, 0.0, 1.0))
+    end = _POSITIVE if value >= 0 else _NEGATIVE
+    rgb = np.round(255 + t * (end - 255)).astype(int)
+    return f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})"
+
+
+def display_token(token: str) -> str:
+    """Readable text for a sub-word token: '##ing' -> 'ing', 'Ġword'/'▁word' -> ' word'."""
+    if token.startswith("##"):
+        return token[2:]
+    if token[:1] in ("Ġ", "▁"):
+        return " " + token[1:]
+    return " " + token
+
+
+def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
+    """The explanation as an HTML fragment (Jupyter) or a standalone page."""
+    values = np.asarray(e.values, dtype=float)
+    flags = e.to_frame()["special"].to_numpy()
+    scale = float(np.max(np.abs(values[~flags]))) if (~flags).any() else 0.0
+    cells: list[dict[str, Any]] = []
+    for feature, value, special in zip(e.features, values, flags, strict=True):
+        cells.append(
+            {
+                "feature": feature,
+                "text": display_token(feature) if e.modality == "text" else feature,
+                "value": float(value),
+                "special": bool(special),
+                "colour": "transparent" if special else colour(value, scale),
+                "width": 0.0 if scale == 0 else 100 * abs(value) / scale,
+            }
+        )
+    diagnostics = [(k, _fmt(v)) for k, v in e.diagnostics.items()]
+    body = environment().get_template("_explanation.html.j2").render(
+        e=e, cells=cells, scale=scale, diagnostics=diagnostics
+    )
+    if not full_page:
+        return str(Markup(f"<style>{stylesheet()}</style>")) + body
+    return environment().get_template("page.html.j2").render(
+        title=f"xplain: {e.method}", css=Markup(stylesheet()), body=Markup(body)
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
