@@ -7,18 +7,21 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import torch
 
 from xplain._validation import Options, Param, validate_params
 from xplain.adapters.base import Adapter
 from xplain.errors import InvalidParameterError, InvalidTargetError, MethodNotApplicableError
 from xplain.explanation import Explanation
-from xplain.methods.base import GradientMethod, Method
+from xplain.methods.base import Method
 from xplain.methods.build import build_method
-from xplain.models.base import OUTPUTS
 from xplain.registry import get_method, method_names
 
 _MODALITIES = ("text", "tabular", "image")
+_VIEW_REASONS = {
+    "differentiable": "it needs gradients and the model is not differentiable",
+    "interpretable": "it needs a perturbation view, which this adapter lacks",
+    "tree": "it needs a tree ensemble (scikit-learn trees, xgboost, lightgbm)",
+}
 
 
 class Explainer:
@@ -27,13 +30,14 @@ class Explainer:
     >>> ex = Explainer(model, tokenizer=tokenizer)           # Hugging Face text classifier
     >>> e = ex.explain("a gripping film", method="integrated_gradients")
 
-    ``output`` is the score the methods explain: ``"logits"`` (default for neural
-    networks), ``"probability"`` or ``"log_probability"``. Further keyword arguments
-    configure the adapter (e.g. ``aggregation="l2"``, ``merge_subwords=True``).
+    ``output`` is the score the methods explain; the adapter says which it offers
+    (``adapter.outputs``; the first is the default): ``"logits"`` for neural networks,
+    ``"probability"`` for scikit-learn classifiers, and ``"log_probability"``,
+    ``"log_odds"`` or ``"raw"`` where they apply. Further keyword arguments configure the
+    adapter (e.g. ``aggregation="l2"``, ``merge_subwords=True``).
     """
 
     _parameters = {
-        "output": Param("logits", Options(OUTPUTS), doc="the explained score"),
         "modality": Param(None, Options((None, *_MODALITIES)), doc="force a modality"),
     }
 
@@ -45,22 +49,26 @@ class Explainer:
         data: Any = None,
         modality: str | None = None,
         adapter: Adapter | None = None,
-        output: str = "logits",
+        output: str | None = None,
         **adapter_params: Any,
     ) -> None:
-        params = validate_params(
-            "Explainer", self._parameters, {"output": output, "modality": modality}
-        )
-        self.model = model
-        self.output = params["output"]
-        self.adapter = adapter if adapter is not None else _make_adapter(
-            model, tokenizer, data, params["modality"], adapter_params
-        )
+        params = validate_params("Explainer", self._parameters, {"modality": modality})
         if adapter is not None and adapter_params:
             raise InvalidParameterError(
                 f"Adapter parameters {sorted(adapter_params)} were given together with an "
                 "explicit adapter; configure the adapter itself instead."
             )
+        self.model = model
+        self.adapter = adapter if adapter is not None else _make_adapter(
+            model, tokenizer, data, params["modality"], adapter_params
+        )
+        allowed = self.adapter.outputs
+        if output is not None and output not in allowed:
+            raise InvalidParameterError(
+                f"The 'output' parameter of Explainer must be one of "
+                f"{', '.join(map(repr, allowed))} for this model. Got {output!r}."
+            )
+        self.output = output or allowed[0]
 
     def __repr__(self) -> str:
         return (
@@ -89,22 +97,15 @@ class Explainer:
         encoded = self.adapter.encode(instance)
         start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
 
-        logits = torch.as_tensor(self.adapter.predict(encoded), dtype=torch.float64)
-        probabilities = torch.softmax(logits, dim=-1).numpy()
+        probabilities = np.asarray(self.adapter.predict(encoded), dtype=np.float64)
         labels = self.adapter.labels
         if len(labels) != len(probabilities):
             labels = [str(i) for i in range(len(probabilities))]
         index = resolve_target(target, probabilities, labels)
 
-        if isinstance(algorithm, GradientMethod):
-            view = self.adapter.differentiable_view(encoded, self.output)
-            result = algorithm.attribute(view, index)
-            values = view.aggregate(result.values)
-        else:
-            view = self.adapter.interpretable_view(encoded, self.output)
-            result = algorithm.attribute(view, index)
-            values = np.zeros(len(encoded.features))
-            values[view.active] = np.asarray(result.values, dtype=np.float64)
+        view = self.adapter.view(algorithm.view, encoded, self.output)
+        result = algorithm.attribute(view, index)
+        values = view.to_features(result.values)
 
         return Explanation(
             features=list(encoded.features),
@@ -148,7 +149,7 @@ class Explainer:
 
     # -- helpers -------------------------------------------------------------------------
     def _default_method(self) -> str:
-        return "integrated_gradients" if self.adapter.supports_gradients else "kernel_shap"
+        return "integrated_gradients" if self.adapter.supports("differentiable") else "kernel_shap"
 
     def _build(self, name: str, params: dict[str, Any]) -> Method:
         algorithm = build_method(name, params)
@@ -163,14 +164,8 @@ class Explainer:
     def _why_not(self, cls: type[Method]) -> str | None:
         if self.adapter.modality not in cls.modalities:
             return f"it supports {', '.join(sorted(cls.modalities))}, not {self.adapter.modality}"
-        if "gradients" in cls.needs and not self.adapter.supports_gradients:
-            return "it needs gradients and the model is not differentiable"
-        if "masks" in cls.needs and not self.adapter.supports_masks:
-            return "it needs a perturbation view, which this adapter lacks"
-        extra = cls.needs - {"gradients", "masks"}
-        missing = [need for need in extra if not getattr(self.adapter, f"supports_{need}", False)]
-        if missing:
-            return f"it needs {', '.join(missing)}"
+        if not self.adapter.supports(cls.view):
+            return _VIEW_REASONS.get(cls.view, f"the adapter offers no {cls.view} view")
         return None
 
 

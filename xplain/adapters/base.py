@@ -8,7 +8,14 @@ without knowing the modality:
   differentiable ``forward`` from ``[B, *S]`` to explained scores ``[B, C]``, and a rule
   that aggregates per-dimension attributions ``[*S]`` to one value per feature.
 * :class:`InterpretableView` for perturbation methods: ``d`` features and an ``evaluate``
-  function turning binary masks ``[n, d]`` (True = feature present) into scores ``[n, C]``.
+  function turning binary masks ``[n, d]`` (True = feature present) into scores ``[n, C]``,
+  optionally with a modality-specific LIME neighbourhood sampler.
+* :class:`TreeView` for TreeSHAP: the fitted tree model, the row in the model's own
+  encoding, background rows, and a map from model columns back to features.
+
+Each view has ``to_features`` turning a method's raw result into one value per feature
+of the Explanation (``encoded.features``). A method declares which view it needs with its
+``view`` class attribute; an adapter offers a view by overriding ``<view>_view``.
 """
 
 from __future__ import annotations
@@ -42,6 +49,12 @@ class DifferentiableView:
     forward: Callable[[torch.Tensor], torch.Tensor]
     aggregate: Callable[[torch.Tensor], np.ndarray]  # [*S] -> [d]
     scores: torch.Tensor | None = None  # [C] forward(inputs)[0] when already known
+    background: torch.Tensor | None = None  # [K, *S] reference inputs (DeepSHAP, GradientSHAP)
+    module: torch.nn.Module | None = None  # the network inside forward, for hook-based methods
+
+    def to_features(self, values: torch.Tensor) -> np.ndarray:
+        """Per-dimension attributions ``[*S]`` -> one value per feature ``[d]``."""
+        return np.asarray(self.aggregate(values), dtype=np.float64)
 
     @property
     def input_range(self) -> float:
@@ -69,7 +82,37 @@ class InterpretableView:
     active: np.ndarray  # int [d]
     scores: np.ndarray  # [C] all features present
     base_scores: np.ndarray  # [C] all features absent
-    extras: dict[str, Any] = field(default_factory=dict)
+    n_total: int  # number of features of the Explanation (>= n_features)
+    # LIME's modality-specific sampling (e.g. tabular: Gaussian or quartile bins from
+    # training statistics); None means "sample binary masks", as LIME does for text.
+    sample_neighbourhood: Callable[[int, np.random.Generator], Neighbourhood] | None = None
+
+    def to_features(self, values: np.ndarray) -> np.ndarray:
+        """Values ``[n_features]`` of the active features -> ``[n_total]`` (0 elsewhere)."""
+        out = np.zeros(self.n_total)
+        out[self.active] = np.asarray(values, dtype=np.float64)
+        return out
+
+
+@dataclass
+class Neighbourhood:
+    """Samples around an instance as LIME draws them for a modality (row 0: the instance)."""
+
+    representation: np.ndarray  # [n, d] interpretable features (binary: same as instance?)
+    scores: np.ndarray  # [n, C] model scores of the samples
+    distances: np.ndarray  # [n] distance of each sample to the instance
+
+
+@dataclass
+class TreeView:
+    """What TreeSHAP sees: a fitted tree model and the row in the model's own encoding."""
+
+    model: Any  # fitted tree ensemble accepted by shap.TreeExplainer
+    row: np.ndarray  # [1, m] the instance as the model sees it
+    background: np.ndarray | None  # [k, m] background rows (interventional TreeSHAP)
+    model_output: str  # "raw", "probability" or "log_loss", as shap.TreeExplainer names it
+    class_index: Callable[[int], int]  # target class -> column of shap's output
+    to_features: Callable[[np.ndarray], np.ndarray]  # [m] model-column values -> [d]
 
 
 class Adapter(ABC):
@@ -91,30 +134,31 @@ class Adapter(ABC):
     def encode(self, instance: Any) -> Encoded:
         """Validate ``instance`` and prepare it; raise :class:`InvalidInputError` if bad."""
 
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Scores the methods may explain (``Explainer(output=...)``); the first is default."""
+        return ("logits", "probability", "log_probability")
+
     @abstractmethod
     def predict(self, encoded: Encoded) -> np.ndarray:
-        """Raw model outputs (logits or scores) ``[C]`` for the instance."""
+        """The model's prediction ``[C]``: class probabilities (or a regression output)."""
 
     def differentiable_view(self, encoded: Encoded, output: str) -> DifferentiableView:
-        """The gradient view; adapters whose model has no gradients raise instead."""
-        from xplain.errors import MethodNotApplicableError
-
-        raise MethodNotApplicableError(
-            f"The {self.modality} adapter for this model offers no gradients."
-        )
+        """The gradient view (override when the model is differentiable)."""
+        raise NotImplementedError
 
     def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
-        """The perturbation view (binary masks over features -> scores)."""
-        from xplain.errors import MethodNotApplicableError
+        """The perturbation view: binary masks over features -> scores."""
+        raise NotImplementedError
 
-        raise MethodNotApplicableError(
-            f"The {self.modality} adapter offers no perturbation view yet."
-        )
+    def tree_view(self, encoded: Encoded, output: str) -> TreeView:
+        """The tree view (override when the model is a tree ensemble)."""
+        raise NotImplementedError
 
-    @property
-    def supports_gradients(self) -> bool:
-        return type(self).differentiable_view is not Adapter.differentiable_view
+    def supports(self, view: str) -> bool:
+        """Whether this adapter, for its model, offers ``view`` ("differentiable", ...)."""
+        return getattr(type(self), f"{view}_view") is not getattr(Adapter, f"{view}_view")
 
-    @property
-    def supports_masks(self) -> bool:
-        return type(self).interpretable_view is not Adapter.interpretable_view
+    def view(self, kind: str, encoded: Encoded, output: str) -> Any:
+        """The view of ``encoded`` that a method of kind ``kind`` needs."""
+        return getattr(self, f"{kind}_view")(encoded, output)

@@ -138,7 +138,7 @@ class TextAdapter(Adapter):
     def predict(self, encoded: Encoded) -> np.ndarray:
         logits = self.model.logits_from_ids(encoded.data["input_ids"], encoded.data["extras"])
         encoded.data["logits"] = logits[0].detach()
-        return logits[0].detach().cpu().numpy()
+        return torch.softmax(logits[0].double(), dim=-1).cpu().numpy()
 
     # -- gradient view -------------------------------------------------------------------
     def _replacement_id(self, kind: str) -> int:
@@ -177,6 +177,7 @@ class TextAdapter(Adapter):
             forward=forward,
             aggregate=lambda attr: self._aggregate(attr, encoded.data["groups"]),
             scores=explained_scores(logits[None], output)[0] if logits is not None else None,
+            module=self.model.model,
         )
 
     def _token_special(self, encoded: Encoded) -> np.ndarray:
@@ -218,7 +219,14 @@ class TextAdapter(Adapter):
 
         scores = evaluate(np.ones((1, len(active)), dtype=bool))[0]
         base_scores = evaluate(np.zeros((1, len(active)), dtype=bool))[0]
-        return InterpretableView(len(active), evaluate, active, scores, base_scores)
+        return InterpretableView(
+            n_features=len(active),
+            evaluate=evaluate,
+            active=active,
+            scores=scores,
+            base_scores=base_scores,
+            n_total=len(encoded.features),
+        )
 
     def _masked_batch(
         self,

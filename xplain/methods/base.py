@@ -34,7 +34,8 @@ class Method(ABC):
 
     name: ClassVar[str]
     family: ClassVar[str]  # "gradient" or "perturbation"
-    needs: ClassVar[frozenset[str]]  # e.g. {"gradients"}, {"masks"}, {"trees"}
+    view: ClassVar[str]  # the adapter view it runs on: "differentiable", "interpretable", "tree"
+    needs: ClassVar[frozenset[str]]  # what it needs, for humans: {"gradients"}, {"trees"}...
     modalities: ClassVar[frozenset[str]] = ALL_MODALITIES
     reference: ClassVar[str] = ""
     parameters: ClassVar[Mapping[str, Param]] = {}
@@ -63,6 +64,7 @@ class GradientMethod(Method):
     """
 
     family: ClassVar[str] = "gradient"
+    view: ClassVar[str] = "differentiable"
     needs: ClassVar[frozenset[str]] = frozenset({"gradients"})
 
     def attribute(self, view: DifferentiableView, target: int) -> Attribution:
@@ -80,6 +82,7 @@ class PerturbationMethod(Method):
     """A method over an :class:`InterpretableView` (binary masks -> scores)."""
 
     family: ClassVar[str] = "perturbation"
+    view: ClassVar[str] = "interpretable"
     needs: ClassVar[frozenset[str]] = frozenset({"masks"})
 
     @abstractmethod
