@@ -71,7 +71,7 @@ def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
         e=e, cells=cells, scale=scale, diagnostics=diagnostics
     )
     if not full_page:
-        return str(Markup(f"<style>{stylesheet()}</style>")) + body
+        return f"<style>{stylesheet()}</style>{body}"
     return environment().get_template("page.html.j2").render(
         title=f"xplain: {e.method}", css=Markup(stylesheet()), body=Markup(body)
     )
@@ -81,3 +81,18 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def render_document(title: str, sections: list[tuple[str, list[Explanation]]]) -> str:
+    """A standalone page with titled sections of explanations (used by the demo and CLI)."""
+    parts = []
+    for heading, explanations in sections:
+        body = "".join(render_explanation(e) for e in explanations)
+        parts.append(
+            environment().from_string("<section><h1>{{ h }}</h1>{{ body }}</section>").render(
+                h=heading, body=Markup(body)
+            )
+        )
+    return environment().get_template("page.html.j2").render(
+        title=title, css=Markup(stylesheet()), body=Markup("".join(parts))
+    )
