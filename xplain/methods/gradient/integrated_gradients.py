@@ -23,7 +23,9 @@ class IntegratedGradients(GradientMethod):
     Attributions sum to f(x) - f(baseline) (completeness) up to the quadrature error,
     which is reported as ``diagnostics["completeness_gap"]`` =
     |sum(attributions) - (f(x) - f(baseline))| / |f(x) - f(baseline)|. With
-    ``adaptive=True`` the step count doubles until the gap is below ``tolerance``.
+    ``adaptive=True`` the step count doubles until the gap is below ``tolerance``; by
+    default (``adaptive=None``) that happens only when ``n_steps`` is not given, so the
+    defaults meet the 1% gap while an explicit ``n_steps`` is used exactly.
     All ``n_steps`` points of the path go through the model in batches of
     ``internal_batch_size`` rows (default: all at once).
     """
@@ -36,13 +38,17 @@ class IntegratedGradients(GradientMethod):
         "internal_batch_size": Param(
             None, Interval(int, 1), NONE, doc="rows per forward/backward"
         ),
-        "adaptive": Param(False, BOOLEAN, doc="double n_steps until the gap <= tolerance"),
+        "adaptive": Param(
+            None, BOOLEAN, NONE, doc="double n_steps until gap <= tolerance (None: if no n_steps)"
+        ),
         "tolerance": Param(0.01, Interval(float, 0, None, closed="neither"), doc="target gap"),
         "max_steps": Param(512, Interval(int, 1), doc="cap on n_steps in adaptive mode"),
     }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        if self.params["adaptive"] is None:
+            self.params["adaptive"] = "n_steps" not in params
         if self.params["rule"] == "riemann_trapezoid" and self.params["n_steps"] < 2:
             from xplain.errors import InvalidParameterError
 

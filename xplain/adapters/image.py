@@ -1,0 +1,373 @@
+"""Image adapter for torch image classifiers (CNNs and anything taking ``[N, C, H, W]``).
+
+Pixel space: every image is brought to floats in [0, 1], shape ``[1, C, H, W]`` with C in
+{1, 3, 4}; ``preprocess`` maps such a batch to the model's input (normalisation,
+resizing) and must be differentiable (torch operations). Baselines ("black", "blurred",
+"mean", "uniform") live in this pixel space.
+
+Features. The Explanation of an image has one feature per pixel, named ``"(r, c)"`` in
+row-major order, for every method, so that gradient maps, Grad-CAM, XRAI and superpixel
+methods can be displayed, compared and evaluated on the same grid
+(``explanation.values.reshape(explanation.image_shape)`` is the heat map).
+
+* Gradient view: the pixels ``[1, C, H, W]``; per-channel attributions are reduced to one
+  value per pixel by ``channel_aggregation``: ``"max_abs"`` (default) keeps, at each pixel,
+  the channel value of largest magnitude with its sign (for saliency's absolute gradient
+  this is Simonyan et al. 2014's ``max_c |w_c|``), ``"sum"`` adds the channels (keeps
+  completeness), ``"l2"`` takes their Euclidean norm.
+* Perturbation view: the features the methods perturb are the superpixels of
+  ``segmentation`` (scikit-image SLIC by default); a removed segment shows the baseline
+  image. A segment's value is spread evenly over its pixels (value / area), so summing
+  the pixel values of a segment gives back the segment's attribution (for KernelSHAP,
+  the pixel values still add up to f(x) - f(baseline)). Its inverse,
+  :meth:`SegmentView.from_features`, sums pixel values per segment: that is how a per-pixel
+  explanation from any method is scored by hiding segments (faithfulness metrics).
+  :meth:`ImageAdapter.segments` gives the segment map of an image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from xplain._validation import (
+    NONE,
+    SEED,
+    InstanceOf,
+    Interval,
+    Options,
+    Param,
+    Satisfies,
+    validate_params,
+)
+from xplain.adapters._segmentation import SEGMENTATIONS, segment
+from xplain.adapters.base import Adapter, DifferentiableView, Encoded, InterpretableView
+from xplain.errors import InvalidInputError, InvalidParameterError, XplainError
+from xplain.models.base import explained_scores
+from xplain.models.torch import TorchClassifier
+
+AGGREGATIONS = ("max_abs", "sum", "l2")
+BASELINES = ("black", "blurred", "mean", "uniform")
+CHANNELS = (1, 3, 4)
+PIXELS_PER_CALL = 1 << 22  # default model batch: about this many input values per call
+
+
+def _is_mean(value: Any) -> bool:
+    values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    return values.ndim == 1 and values.size >= 1 and bool(np.all((values >= 0) & (values <= 1)))
+
+
+@dataclass
+class SegmentView(InterpretableView):
+    """An interpretable view whose features are superpixels; the Explanation's are pixels.
+
+    ``segments`` ``[H * W]`` gives each pixel's segment (0..n_features-1); ``active`` lists
+    the segments. ``to_features`` spreads each segment's value over its pixels (value /
+    area) and ``from_features`` sums pixel values per segment, its inverse.
+    """
+
+    segments: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def areas(self) -> np.ndarray:
+        """Pixels per segment ``[n_features]``."""
+        return np.bincount(self.segments, minlength=self.n_features)
+
+    def to_features(self, values: np.ndarray) -> np.ndarray:
+        """Segment values ``[n_features]`` -> pixel values ``[H * W]`` (value / area)."""
+        per_segment = np.asarray(values, dtype=np.float64) / self.areas
+        return per_segment[self.segments]
+
+    def from_features(self, values: np.ndarray) -> np.ndarray:
+        """Pixel values ``[H * W]`` -> segment values ``[n_features]`` (sums)."""
+        weights = np.asarray(values, dtype=np.float64)
+        return np.bincount(self.segments, weights=weights, minlength=self.n_features)
+
+
+class ImageAdapter(Adapter):
+    """Explain a torch image classifier pixel by pixel (gradients) or by superpixels."""
+
+    modality: ClassVar[str] = "image"
+    parameters: ClassVar[dict[str, Param]] = {
+        "preprocess": Param(
+            None, NONE, Satisfies(callable, "a callable"), doc="pixels in [0, 1] -> model input"
+        ),
+        "channel_aggregation": Param("max_abs", Options(AGGREGATIONS), doc="channels -> pixel"),
+        "baseline": Param("black", Options(BASELINES), doc="reference / removed-pixel image"),
+        "mean": Param(
+            None,
+            NONE,
+            Satisfies(_is_mean, "a float or a per-channel sequence of floats in [0, 1]"),
+            doc="dataset mean colour for baseline='mean'",
+        ),
+        "blur_sigma": Param(
+            None,
+            NONE,
+            Interval(float, 0, None, closed="neither"),
+            doc="Gaussian blur in pixels for baseline='blurred' (None: max(H, W) / 10)",
+        ),
+        "seed": Param(0, SEED, doc="seed of the noise for baseline='uniform'"),
+        "segmentation": Param("slic", Options(SEGMENTATIONS), doc="superpixels for masks"),
+        "segmentation_params": Param(
+            None, NONE, InstanceOf((dict,), "a dict"), doc="keyword arguments of the algorithm"
+        ),
+        "labels": Param(
+            None, NONE, InstanceOf((list, tuple), "a list of class labels"), doc="class names"
+        ),
+        "batch_size": Param(None, NONE, Interval(int, 1), doc="images per model call"),
+    }
+
+    def __init__(self, model: Any, **params: Any) -> None:
+        self.params = validate_params("ImageAdapter", self.parameters, params)
+        if (self.params["baseline"] == "mean") != (self.params["mean"] is not None):
+            raise InvalidParameterError(
+                "The 'mean' parameter of ImageAdapter goes with baseline='mean' (the dataset "
+                "mean colour, e.g. mean=(0.485, 0.456, 0.406)). Got "
+                f"baseline={self.params['baseline']!r}, mean={self.params['mean']!r}."
+            )
+        self.model = TorchClassifier(model, self.params["labels"])
+        self._n_classes: int | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        if self._n_classes is None:
+            return [str(label) for label in self.params["labels"] or []]
+        return self.model.labels(self._n_classes)
+
+    @property
+    def n_model_evals(self) -> int:
+        return self.model.n_evals
+
+    def segments(self, instance: Any) -> np.ndarray:
+        """The superpixels perturbation methods hide in ``instance``: labels ``[H, W]``."""
+        pixels = to_pixels(instance)
+        return segment(pixels, self.params["segmentation"], self.params["segmentation_params"])
+
+    # -- instance --------------------------------------------------------------------------
+    def encode(self, instance: Any) -> Encoded:
+        pixels = to_pixels(instance)  # [H, W, C] float64 in [0, 1]
+        height, width, _ = pixels.shape
+        dtype = _float_dtype(self.model.module)
+        tensor = torch.as_tensor(pixels.transpose(2, 0, 1)[None].copy(), dtype=dtype)
+        features = [f"({r}, {c})" for r in range(height) for c in range(width)]
+        return Encoded(
+            features=features,
+            instance=pixels,
+            data={"pixels": tensor, "baseline": self._baseline(pixels, dtype)},
+        )
+
+    def predict(self, encoded: Encoded) -> np.ndarray:
+        pixels = encoded.data["pixels"]
+        try:
+            with torch.no_grad():
+                logits = self._logits(pixels)
+        except XplainError:
+            raise
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise InvalidInputError(
+                f"The model failed on the image as a pixel tensor of shape "
+                f"{list(pixels.shape)} (N, C, H, W) with values in [0, 1]"
+                f"{' after preprocess' if self.params['preprocess'] else ''}: {exc}. Check the "
+                "image size and channels the model expects, and pass preprocess= for "
+                "normalisation or resizing."
+            ) from exc
+        self._n_classes = logits.shape[1]
+        encoded.data["logits"] = logits[0].detach()
+        return torch.softmax(logits[0].double(), dim=-1).cpu().numpy()
+
+    def _logits(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Model scores ``[N, C]`` of a pixel batch ``[N, C, H, W]`` in [0, 1]."""
+        preprocess = self.params["preprocess"]
+        return self.model.logits(preprocess(pixels) if preprocess is not None else pixels)
+
+    def _baseline(self, pixels: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        """The reference image ``[1, C, H, W]`` of ``pixels`` ``[H, W, C]``."""
+        kind = self.params["baseline"]
+        height, width, channels = pixels.shape
+        if kind == "black":
+            image = np.zeros_like(pixels)
+        elif kind == "blurred":
+            from scipy.ndimage import gaussian_filter
+
+            sigma = self.params["blur_sigma"] or max(height, width) / 10
+            image = gaussian_filter(pixels, sigma=(sigma, sigma, 0), mode="nearest")
+        elif kind == "uniform":
+            image = np.random.default_rng(self.params["seed"]).random(pixels.shape)
+        else:
+            mean = np.atleast_1d(np.asarray(self.params["mean"], dtype=np.float64))
+            if mean.size not in (1, channels):
+                raise InvalidParameterError(
+                    f"The 'mean' parameter of ImageAdapter must have 1 or {channels} values "
+                    f"for this {channels}-channel image. Got {self.params['mean']!r}."
+                )
+            image = np.broadcast_to(mean, pixels.shape)
+        return torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1))[None], dtype=dtype)
+
+    # -- gradient view ---------------------------------------------------------------------
+    def differentiable_view(self, encoded: Encoded, output: str) -> DifferentiableView:
+        logits = encoded.data.get("logits")
+
+        def forward(pixels: torch.Tensor) -> torch.Tensor:
+            return explained_scores(self._logits(pixels), output)
+
+        return DifferentiableView(
+            inputs=encoded.data["pixels"],
+            baseline=encoded.data["baseline"],
+            forward=forward,
+            aggregate=self.aggregate,
+            scores=explained_scores(logits[None], output)[0] if logits is not None else None,
+            module=self.model.module,
+        )
+
+    def aggregate(self, attributions: torch.Tensor) -> np.ndarray:
+        """``[C, H, W]`` per-channel attributions -> ``[H * W]`` per-pixel values."""
+        attr = np.asarray(torch.as_tensor(attributions).detach().double().cpu())
+        rule = self.params["channel_aggregation"]
+        if rule == "sum":
+            values = attr.sum(0)
+        elif rule == "l2":
+            values = np.sqrt((attr**2).sum(0))
+        else:  # the channel value of largest magnitude, sign kept
+            pick = np.abs(attr).argmax(0)[None]
+            values = np.take_along_axis(attr, pick, axis=0)[0]
+        return values.reshape(-1)
+
+    # -- perturbation view -----------------------------------------------------------------
+    def interpretable_view(self, encoded: Encoded, output: str) -> SegmentView:
+        if "segments" not in encoded.data:
+            encoded.data["segments"] = self.segments(encoded.instance).reshape(-1)
+        segments = encoded.data["segments"]  # [H * W]
+        n_segments = int(segments.max()) + 1
+        pixels, baseline = encoded.data["pixels"], encoded.data["baseline"]  # [1, C, H, W]
+        shape = pixels.shape
+        rows = self.params["batch_size"] or max(1, PIXELS_PER_CALL // pixels[0].numel())
+        index = torch.as_tensor(segments)
+
+        def evaluate(masks: np.ndarray) -> np.ndarray:
+            masks = torch.as_tensor(np.asarray(masks, dtype=bool))  # [n, k]
+            out = []
+            for start in range(0, masks.shape[0], rows):
+                keep = masks[start : start + rows][:, index].view(-1, 1, *shape[2:])  # [n,1,H,W]
+                images = torch.where(keep, pixels, baseline)  # [n, C, H, W]
+                with torch.no_grad():
+                    out.append(explained_scores(self._logits(images), output))
+            return torch.cat(out).double().cpu().numpy()
+
+        scores = evaluate(np.ones((1, n_segments), dtype=bool))[0]
+        base_scores = evaluate(np.zeros((1, n_segments), dtype=bool))[0]
+        return SegmentView(
+            n_features=n_segments,
+            evaluate=evaluate,
+            active=np.arange(n_segments),
+            scores=scores,
+            base_scores=base_scores,
+            n_total=segments.shape[0],
+            segments=segments,
+        )
+
+
+def _float_dtype(module: torch.nn.Module) -> torch.dtype:
+    """The floating dtype of the model's parameters (float32 when it has none)."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
+def to_pixels(instance: Any) -> np.ndarray:
+    """An image as float64 ``[H, W, C]`` in [0, 1] (C in 1, 3, 4); raises InvalidInputError.
+
+    Accepts torch tensors ``[C, H, W]`` / ``[1, C, H, W]`` / ``[H, W]``, numpy arrays
+    ``[H, W, C]`` / ``[1, H, W, C]`` / ``[H, W]`` and PIL images; integers are read as
+    0..255, floats must lie in [0, 1].
+    """
+    if isinstance(instance, torch.Tensor):
+        array = instance.detach().cpu().numpy()
+        array = _channels_last(array, "tensor", channels_first=True)
+    elif isinstance(instance, np.ndarray):
+        array = _channels_last(instance, "array", channels_first=False)
+    elif type(instance).__module__.startswith("PIL."):
+        mode = getattr(instance, "mode", "")
+        array = np.asarray(instance if mode in ("L", "RGB", "RGBA") else instance.convert("RGB"))
+        array = _channels_last(array, "array", channels_first=False)
+    else:
+        raise InvalidInputError(
+            "An image explainer expects one image: a torch.Tensor [C, H, W], a numpy array "
+            f"[H, W, C] or a PIL image. Got {type(instance).__name__}."
+        )
+    return _unit_range(array)
+
+
+def _channels_last(array: np.ndarray, kind: str, channels_first: bool) -> np.ndarray:
+    """``array`` as ``[H, W, C]``, with errors naming the shape received and the expected."""
+    shape = tuple(array.shape)
+    expected = "[C, H, W] or [1, C, H, W]" if channels_first else "[H, W, C] or [1, H, W, C]"
+    if array.ndim == 4:
+        if shape[0] != 1:
+            raise InvalidInputError(
+                f"Got a batch of {shape[0]} images (shape {list(shape)}); explain one image "
+                f"at a time ({expected}), or use explain_batch for many."
+            )
+        array = array[0]
+    if array.ndim == 2:
+        return array[:, :, None]
+    if array.ndim != 3:
+        raise InvalidInputError(
+            f"An image {kind} must have shape {expected} (or [H, W] for grey). Got shape "
+            f"{list(shape)}."
+        )
+    lead, last = array.shape[0], array.shape[-1]
+    if channels_first:
+        if lead in CHANNELS:
+            return array.transpose(1, 2, 0)
+        if last in CHANNELS:
+            raise InvalidInputError(
+                f"The image tensor has shape {list(shape)}, which looks channels-last "
+                "([H, W, C]); torch images are channels-first [C, H, W]: pass "
+                "image.permute(2, 0, 1)."
+            )
+    else:
+        if last in CHANNELS:
+            return array
+        if lead in CHANNELS:
+            raise InvalidInputError(
+                f"The image array has shape {list(shape)}, which looks channels-first "
+                "([C, H, W]); numpy images are channels-last [H, W, C]: pass "
+                "np.transpose(image, (1, 2, 0)) or a torch tensor."
+            )
+    raise InvalidInputError(
+        f"An image {kind} must have shape {expected} with C in {{1, 3, 4}} channels. Got "
+        f"shape {list(shape)}."
+    )
+
+
+def _unit_range(array: np.ndarray) -> np.ndarray:
+    """Integers 0..255 -> [0, 1]; floats are checked to be finite and in [0, 1]."""
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise InvalidInputError(
+            f"Image pixels must be integers 0..255 or floats in [0, 1]. Got dtype {array.dtype}."
+        )
+    if np.issubdtype(array.dtype, np.integer):
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 255:
+            raise InvalidInputError(
+                f"Integer pixels must lie in 0..255. Got values in [{low}, {high}]."
+            )
+        return array.astype(np.float64) / 255.0
+    array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        raise InvalidInputError(
+            f"The image has {int((~np.isfinite(array)).sum())} non-finite pixel values "
+            "(NaN or inf); pass a finite image."
+        )
+    low, high = float(array.min()), float(array.max())
+    if low < -1e-6 or high > 1 + 1e-6:
+        raise InvalidInputError(
+            f"Float pixels must lie in [0, 1]. Got values in [{low:.4g}, {high:.4g}]. Pass "
+            "unnormalised pixels (divide 0..255 by 255) and give the model's normalisation "
+            "as preprocess=..."
+        )
+    return np.clip(array, 0.0, 1.0)

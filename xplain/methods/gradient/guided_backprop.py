@@ -1,0 +1,42 @@
+"""Guided backpropagation."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from xplain._validation import NONE, Interval, Param
+from xplain.adapters.base import DifferentiableView
+from xplain.methods.base import GradientMethod
+from xplain.methods.gradient._guided import guided_gradients
+from xplain.registry import register_method
+
+
+@register_method
+class GuidedBackprop(GradientMethod):
+    """The input gradient with every ReLU passing back only positive gradients.
+
+    Springenberg, Dosovitskiy, Brox and Riedmiller (2015), "Striving for Simplicity: The
+    All Convolutional Net" (ICLR workshop). At each ``torch.nn.ReLU`` module of the model
+    the gradient is ``1[x > 0] * max(grad_out, 0)`` instead of ``1[x > 0] * grad_out``;
+    everything else backpropagates as usual. The rule is applied through forward hooks that
+    are removed afterwards, also on error; functional ``F.relu`` calls are not affected (as
+    in Captum). It applies to any modality whose model is a torch module with ReLU modules
+    and raises MethodNotApplicableError when there are none.
+    """
+
+    name: ClassVar[str] = "guided_backprop"
+    needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules"})
+    reference: ClassVar[str] = "Springenberg et al. 2015, arXiv:1412.6806"
+    parameters = {
+        "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="rows per forward/backward"),
+    }
+
+    def attribute_points(
+        self, view: DifferentiableView, points: torch.Tensor, target: int
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        grads, n_relus = guided_gradients(
+            view, points, target, self.params["internal_batch_size"], self.name
+        )
+        return grads, {"guided_relus": n_relus}

@@ -1,0 +1,54 @@
+"""Guided Grad-CAM: guided backpropagation masked by the Grad-CAM map."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from xplain.adapters.base import DifferentiableView
+from xplain.methods.base import GradientMethod
+from xplain.methods.gradient._guided import guided_gradients
+from xplain.methods.gradient.grad_cam import BATCH, INTERPOLATION, LAYER, grad_cam_maps
+from xplain.registry import register_method
+
+
+@register_method
+class GuidedGradCam(GradientMethod):
+    """Guided backpropagation times the upsampled Grad-CAM map, pixel by pixel.
+
+    Selvaraju et al. (2017), "Grad-CAM: Visual Explanations from Deep Networks via
+    Gradient-based Localization" (ICCV), Sec. 3.1: the class-discriminative Grad-CAM map
+    (with its ReLU) multiplies the high-resolution guided backpropagation
+    (Springenberg et al. 2015) of every channel. ``layer`` and ``interpolation`` are those
+    of :class:`~xplain.methods.gradient.grad_cam.GradCam` (Captum's ``GuidedGradCam``
+    upsamples with ``interpolate_mode="nearest"`` by default; the paper and this default
+    use bilinear).
+    """
+
+    name: ClassVar[str] = "guided_grad_cam"
+    needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules"})
+    modalities: ClassVar[frozenset[str]] = frozenset({"image"})
+    reference: ClassVar[str] = "Selvaraju et al. 2017, arXiv:1610.02391"
+    parameters = {
+        "layer": LAYER,
+        "interpolation": INTERPOLATION,
+        "internal_batch_size": BATCH,
+    }
+
+    def attribute_points(
+        self, view: DifferentiableView, points: torch.Tensor, target: int
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        batch = self.params["internal_batch_size"]
+        maps, layer = grad_cam_maps(
+            view,
+            points,
+            target,
+            self.params["layer"],
+            True,
+            self.params["interpolation"],
+            batch,
+            self.name,
+        )  # [N, 1, H, W]
+        guided, n_relus = guided_gradients(view, points, target, batch, self.name)  # [N, C, H, W]
+        return guided * maps, {"layer": layer, "guided_relus": n_relus}
