@@ -1,0 +1,176 @@
+"""kernel_shap against exact Shapley values, its own standard errors, and shap."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from synthetic_views import interaction_model, interaction_view, linear_view
+
+from xplain.errors import InvalidParameterError, XplainError
+from xplain.methods.perturbation._sampling import shapley_design
+from xplain.methods.perturbation.exact_shapley import ExactShapley
+from xplain.methods.perturbation.kernel_shap import KernelShap
+from xplain.registry import get_method
+
+
+def relative_error(values: np.ndarray, exact: np.ndarray) -> float:
+    """Mean absolute error as a fraction of the mean |exact value|."""
+    return float(np.abs(values - exact).mean() / np.abs(exact).mean())
+
+
+def test_deterministic_under_a_seed(interaction_view16) -> None:
+    first = KernelShap(max_evals=500, seed=3).attribute(interaction_view16, 1)
+    again = KernelShap(max_evals=500, seed=3).attribute(interaction_view16, 1)
+    other = KernelShap(max_evals=500, seed=4).attribute(interaction_view16, 1)
+    np.testing.assert_array_equal(first.values, again.values)
+    np.testing.assert_array_equal(first.diagnostics["std_err"], again.diagnostics["std_err"])
+    assert not np.allclose(first.values, other.values)
+
+
+@pytest.mark.parametrize("target", [0, 1])
+@pytest.mark.parametrize("paired", [True, False])
+def test_efficiency_is_exact(interaction_view16, target: int, paired: bool) -> None:
+    result = KernelShap(max_evals=300, paired=paired).attribute(interaction_view16, target)
+    total = interaction_view16.scores[target] - interaction_view16.base_scores[target]
+    assert abs(result.values.sum() - total) < 1e-6
+    assert result.diagnostics["efficiency_gap"] < 1e-6
+
+
+@pytest.mark.parametrize("max_evals", [2**8 - 2, None])
+def test_equals_exact_when_the_budget_covers_every_coalition(max_evals: int | None) -> None:
+    view = interaction_view(8, seed=2)
+    exact = ExactShapley().attribute(view, 1).values
+    result = KernelShap(max_evals=max_evals).attribute(interaction_view(8, seed=2), 1)
+    np.testing.assert_allclose(result.values, exact, atol=1e-10)
+    assert result.diagnostics["exact"] and result.diagnostics["converged"]
+    assert result.diagnostics["n_coalitions"] == 2**8 - 2
+    np.testing.assert_array_equal(result.diagnostics["std_err"], 0.0)
+
+
+def test_converges_to_exact_on_16_interacting_features(interaction_view16, exact16) -> None:
+    errors = {}
+    for budget in (256, 1024, 4096):
+        errors[budget] = np.mean(
+            [
+                relative_error(
+                    KernelShap(max_evals=budget, seed=s).attribute(interaction_view16, 1).values,
+                    exact16,
+                )
+                for s in range(3)
+            ]
+        )
+    assert errors[4096] < 0.02
+    assert errors[4096] < errors[1024] < errors[256]
+    assert errors[256] / errors[4096] > 3  # about sqrt(16) = 4 for a 16x budget
+
+
+def test_standard_errors_cover_the_true_error_at_the_nominal_rate(
+    interaction_view16, exact16
+) -> None:
+    covered = []
+    for seed in range(40):
+        result = KernelShap(max_evals=1024, seed=seed).attribute(interaction_view16, 1)
+        assert not result.diagnostics["exact"]
+        covered.append(np.abs(result.values - exact16) <= 1.96 * result.diagnostics["std_err"])
+    rate = np.mean(covered)  # 640 feature x seed checks
+    assert 0.88 <= rate <= 0.99, rate
+
+
+def test_converged_flag_follows_the_standard_errors(interaction_view16) -> None:
+    small = KernelShap(max_evals=64).attribute(interaction_view16, 1).diagnostics
+    large = KernelShap(max_evals=4096).attribute(interaction_view16, 1).diagnostics
+    assert not small["converged"] and large["converged"]
+    assert small["std_err"].max() > large["std_err"].max()
+
+
+def test_linear_model_gives_weight_times_deviation_from_the_background_mean() -> None:
+    view, expected = linear_view(30)
+    result = KernelShap(max_evals=400).attribute(view, 1)
+    np.testing.assert_allclose(result.values, expected, atol=1e-10)
+    assert result.diagnostics["std_err"].max() < 1e-8  # residuals are zero
+
+
+def test_budget_batches_and_no_duplicate_coalitions() -> None:
+    view = interaction_view(10, seed=1)
+    result = KernelShap(max_evals=600, batch_size=128).attribute(view, 1)
+    evaluated = view.evaluated
+    assert evaluated.shape[0] == result.diagnostics["n_coalitions"] <= 600
+    assert evaluated.shape[0] >= 590  # duplicates are redrawn, the budget is spent
+    assert len({row.tobytes() for row in evaluated}) == evaluated.shape[0]
+    assert all(len(c) == 128 for c in view.calls[:-1])
+    sizes = evaluated.sum(1)
+    assert (sizes > 0).all() and (sizes < 10).all()
+
+
+def test_design_enumerates_the_outer_sizes_and_weights_sum_to_one() -> None:
+    design = shapley_design(16, 4096, True, np.random.default_rng(0))
+    sizes = design.masks.sum(1)
+    for s in (1, 2, 14, 15):  # C(16, 1) and C(16, 2) coalitions, and their complements
+        assert (sizes == s).sum() == {1: 16, 2: 120, 14: 120, 15: 16}[s]
+    assert design.weights.sum() == pytest.approx(1.0)
+    assert design.masks.shape[0] == 4096
+    first, second = design.masks[design.units[:, 0]], design.masks[design.units[:, 1]]
+    np.testing.assert_array_equal(first, ~second)  # antithetic pairs
+
+
+def test_not_less_accurate_than_shap_kernel_explainer(interaction_view16, exact16) -> None:
+    shap = pytest.importorskip("shap")
+    logging.getLogger("shap").setLevel(logging.ERROR)
+    rng = np.random.default_rng(0)  # the instance and background of interaction_view16
+    x, background = rng.normal(size=16), rng.normal(size=(8, 16))
+    model = interaction_model(16, 0)
+    explainer = shap.KernelExplainer(lambda z: model(z)[:, 1], background)
+    ours, theirs = [], []
+    for seed in range(8):
+        ours.append(
+            relative_error(
+                KernelShap(max_evals=1024, seed=seed).attribute(interaction_view16, 1).values,
+                exact16,
+            )
+        )
+        np.random.seed(seed)
+        values = explainer.shap_values(x[None], nsamples=1024, l1_reg=False, silent=True)[0]
+        theirs.append(relative_error(values, exact16))
+    assert np.mean(ours) <= np.mean(theirs), (np.mean(ours), np.mean(theirs))
+
+
+def test_one_feature_gets_the_whole_difference() -> None:
+    view, expected = linear_view(1)
+    result = KernelShap().attribute(view, 1)
+    np.testing.assert_allclose(result.values, expected)
+    assert result.diagnostics["exact"] and view.n_masks == 0
+
+
+def test_bad_parameters() -> None:
+    with pytest.raises(InvalidParameterError, match=r"'max_evals' parameter of kernel_shap"):
+        KernelShap(max_evals=0)
+    with pytest.raises(InvalidParameterError, match="'seed'"):
+        KernelShap(seed=-1)
+    with pytest.raises(InvalidParameterError, match="'paired'"):
+        KernelShap(paired="yes")
+    view, _ = linear_view(30)
+    message = r"at least 60 for this input of 30 features.*Got 20"
+    with pytest.raises(InvalidParameterError, match=message) as info:
+        KernelShap(max_evals=20).attribute(view, 1)
+    assert isinstance(info.value, XplainError) and view.n_masks == 0
+
+
+def test_registered() -> None:
+    assert get_method("kernel_shap") is KernelShap
+
+
+def test_on_text_one_value_per_token_and_efficiency(text_explainer) -> None:
+    text = "the plot is thin but the acting is superb and the music lovely"
+    explanation = text_explainer.explain(text, method="kernel_shap", max_evals=256)
+    view = text_explainer.adapter.interpretable_view(
+        text_explainer.adapter.encode(text), text_explainer.output
+    )
+    target = explanation.target
+    total = view.scores[target] - view.base_scores[target]
+    assert len(explanation.values) == len(explanation.features)
+    assert explanation.values[explanation.special].tolist() == [0.0, 0.0]
+    assert explanation.values.sum() == pytest.approx(total, abs=1e-5)
+    assert explanation.n_model_evals <= 256 + 3  # + prediction, full and empty
+    assert explanation.diagnostics["std_err"].shape == explanation.values.shape

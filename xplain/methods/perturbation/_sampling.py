@@ -1,0 +1,192 @@
+"""Coalition samplers shared by the perturbation methods, and their batched evaluation.
+
+A coalition is a boolean mask ``[d]`` over the view's active features (True = present).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from xplain.adapters.base import InterpretableView
+from xplain.methods.perturbation._kernels import shapley_coalition_weight, shapley_size_mass
+
+MASK_ENTRIES_PER_CALL = 32768  # default batch: about this many mask entries per model call
+MAX_DRAW_ROUNDS = 64  # rounds of fresh draws when duplicates leave budget unspent
+
+
+def default_batch_size(d: int) -> int:
+    """Rows per model call when the user gives none: 1024 for d <= 32, fewer for long inputs."""
+    return int(np.clip(MASK_ENTRIES_PER_CALL // max(d, 1), 32, 1024))
+
+
+def evaluate_target(
+    view: InterpretableView, masks: np.ndarray, target: int, batch_size: int | None
+) -> np.ndarray:
+    """Score of class ``target`` for each mask ``[n, d]`` -> ``[n]``, in batches."""
+    masks = np.asarray(masks, dtype=bool)
+    step = batch_size or default_batch_size(masks.shape[1])
+    out = np.empty(masks.shape[0])
+    for start in range(0, masks.shape[0], step):
+        scores = np.asarray(view.evaluate(masks[start : start + step]), dtype=np.float64)
+        out[start : start + step] = scores.reshape(scores.shape[0], -1)[:, target]
+    return out
+
+
+def all_coalitions(d: int) -> np.ndarray:
+    """Every coalition of ``d`` features, ``[2^d, d]``; row ``k`` holds the bits of ``k``."""
+    codes = np.arange(2**d, dtype=np.int64)
+    return ((codes[:, None] >> np.arange(d)) & 1).astype(bool)
+
+
+def coalitions_of_size(d: int, size: int) -> np.ndarray:
+    """Every coalition of exactly ``size`` features, ``[C(d, size), d]``."""
+    index = np.array(list(combinations(range(d), size)), dtype=np.int64).reshape(-1, size)
+    masks = np.zeros((index.shape[0], d), dtype=bool)
+    np.put_along_axis(masks, index, True, axis=1)
+    return masks
+
+
+def random_coalitions(sizes: np.ndarray, d: int, rng: np.random.Generator) -> np.ndarray:
+    """One uniformly random coalition of each size in ``sizes`` ``[n]``: ``[n, d]``."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    ranks = np.argsort(np.argsort(rng.random((sizes.shape[0], d)), axis=1), axis=1)
+    return ranks < sizes[:, None]
+
+
+def unique_rows(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First occurrence of each distinct row ``[u]`` (sorted) and the inverse map ``[n]``."""
+    packed = np.ascontiguousarray(np.packbits(masks, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    # renumber distinct rows by first occurrence so that row order follows draw order
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return first[order], rank[inverse.ravel()]
+
+
+def lime_masks(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """LIME's text neighbourhood ``[n, d]``: row 0 the instance, then random removals.
+
+    As ``lime.lime_text``: each sample removes a number of features drawn uniformly from
+    1..d (so the empty coalition can occur), chosen uniformly at random.
+    """
+    removed = rng.integers(1, d + 1, size=n - 1)
+    return np.vstack([np.ones((1, d), dtype=bool), random_coalitions(d - removed, d, rng)])
+
+
+def occlusion_windows(d: int, window: int, stride: int) -> np.ndarray:
+    """Occluded features of each sliding window ``[n_windows, d]`` (True = hidden).
+
+    As Captum's ``Occlusion`` along one dimension: windows start at 0, stride, 2 stride,
+    ... and the last one, possibly cut short, reaches the end, so every feature is covered.
+    """
+    starts = np.arange(0, math.ceil((d - window) / stride) * stride + 1, stride)
+    positions = np.arange(d)
+    return (positions >= starts[:, None]) & (positions < starts[:, None] + window)
+
+
+@dataclass
+class ShapleyDesign:
+    """The coalitions KernelSHAP evaluates and how the regression weighs them.
+
+    ``masks`` ``[u, d]`` are distinct; ``weights`` ``[u]`` their regression weights
+    (enumerated sizes: the exact kernel weight; sampled sizes: ``sampled_mass / (m k)``
+    per draw, merged over duplicates). ``units`` ``[m, k]`` index the coalitions of each
+    of the ``m`` independent draws (k = 2 for a pair ``(z, 1 - z)``, 1 otherwise).
+    """
+
+    masks: np.ndarray
+    weights: np.ndarray
+    units: np.ndarray
+    sampled_mass: float
+
+    @property
+    def exact(self) -> bool:
+        """Whether every coalition was enumerated (the regression then gives exact Shapley)."""
+        return self.sampled_mass == 0.0
+
+
+def shapley_design(d: int, budget: int, paired: bool, rng: np.random.Generator) -> ShapleyDesign:
+    """Enumerate the most-weighted coalition sizes, sample the rest (Lundberg and Lee 2017).
+
+    Sizes are taken by pairs ``(s, d - s)``, from the outside in, as ``shap`` does: a pair
+    is enumerated when the budget left, split across the sizes left in proportion to
+    their kernel mass, would draw at least as many samples as the pair has coalitions
+    (sizes 1 and d-1 are always enumerated when the budget covers them: they are the 2d
+    most-weighted coalitions and make the regression well posed). The other sizes are
+    sampled in proportion to their kernel mass, uniformly within a size, as antithetic
+    pairs ``(z, 1 - z)`` when ``paired`` (Covert and Lee 2021), until ``budget``
+    distinct coalitions are drawn.
+    """
+    mass = shapley_size_mass(d)
+    unseen = 2**d - 2 if d < 63 else math.inf  # coalitions not enumerated yet
+    left = int(min(budget, unseen))
+    fixed: list[np.ndarray] = []
+    sizes_left = list(range(1, d))
+    mass_left = 1.0
+    for s in range(1, d // 2 + 1):
+        pair = sorted({s, d - s})
+        count = math.comb(d, s) * len(pair)
+        pair_mass = mass[pair].sum()
+        share = left * pair_mass / mass_left  # expected draws of this pair if sampled
+        if count > left or not (s == 1 or unseen <= left or count <= share + 1e-8):
+            break
+        fixed += [coalitions_of_size(d, size) for size in pair]
+        left -= count
+        unseen -= count
+        mass_left -= pair_mass
+        sizes_left = [size for size in sizes_left if size not in pair]
+    fixed_masks = np.concatenate(fixed) if fixed else np.zeros((0, d), dtype=bool)
+    fixed_weights = shapley_coalition_weight(d, fixed_masks.sum(1))
+    if not sizes_left:
+        return ShapleyDesign(fixed_masks, fixed_weights, np.zeros((0, 2), int), 0.0)
+
+    draws, k = _draw_units(d, sizes_left, mass, left, paired, rng)
+    first, inverse = unique_rows(draws.reshape(-1, d))
+    m = draws.shape[0]
+    sampled_mass = float(mass[sizes_left].sum())
+    weights = np.bincount(inverse, minlength=first.shape[0]) * (sampled_mass / (m * k))
+    masks = np.concatenate([fixed_masks, draws.reshape(-1, d)[first]])
+    index = (inverse + fixed_masks.shape[0]).reshape(m, k)
+    return ShapleyDesign(masks, np.concatenate([fixed_weights, weights]), index, sampled_mass)
+
+
+def _draw_units(
+    d: int,
+    sizes: list[int],
+    mass: np.ndarray,
+    budget: int,
+    paired: bool,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, int]:
+    """Independent draws ``[m, k, d]`` holding at most ``budget`` distinct coalitions.
+
+    Each round draws as many units as the distinct coalitions still missing allow, so the
+    count never exceeds ``budget``; rounds stop when duplicates no longer leave room.
+    """
+    k = 2 if paired else 1
+    # paired: draw the smaller size of each pair (its complement has the other one)
+    choices = np.array([s for s in sizes if not paired or s <= d - s])
+    probs = mass[choices] * (2.0 if paired else 1.0)
+    if paired:
+        probs[choices == d - choices] /= 2.0
+    probs /= probs.sum()
+    draws = np.zeros((0, k, d), dtype=bool)
+    n_distinct = 0
+    for _ in range(MAX_DRAW_ROUNDS):
+        need = (budget - n_distinct) // k
+        if need < 1:
+            break
+        z = random_coalitions(rng.choice(choices, size=need, p=probs), d, rng)
+        new = np.stack([z, ~z], axis=1) if paired else z[:, None]
+        draws = np.concatenate([draws, new])
+        before = n_distinct
+        n_distinct = unique_rows(draws.reshape(-1, d))[0].shape[0]
+        if n_distinct == before:
+            break
+    return draws, k
