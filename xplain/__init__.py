@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from xplain import adapters
+from xplain import adapters, metrics
+from xplain.comparison import Comparison
 from xplain.errors import (
     InvalidInputError,
     InvalidParameterError,
@@ -28,6 +29,7 @@ from xplain.registry import available_methods, register_method
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
     "Explainer",
     "Explanation",
     "GradientMethod",
@@ -44,6 +46,7 @@ __all__ = [
     "adapters",
     "available_methods",
     "explain",
+    "metrics",
     "register_method",
 ]
 

@@ -40,7 +40,7 @@ class Interval(Constraint):
             return False
         if self.kind is int and not isinstance(value, numbers.Integral):
             return False
-        if not isinstance(value, numbers.Real):
+        if not isinstance(value, numbers.Real) or value != value:  # NaN is in no interval
             return False
         left_closed = self.closed in ("both", "left")
         right_closed = self.closed in ("both", "right")

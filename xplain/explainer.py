@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from xplain._validation import Options, Param, validate_params
-from xplain.adapters.base import Adapter
+from xplain.adapters.base import Adapter, Encoded
 from xplain.errors import InvalidParameterError, InvalidTargetError, MethodNotApplicableError
 from xplain.explanation import Explanation
 from xplain.methods.base import Method
 from xplain.methods.build import build_method
 from xplain.registry import get_method, method_names
+
+if TYPE_CHECKING:
+    from xplain.comparison import Comparison
 
 _MODALITIES = ("text", "tabular", "image")
 _VIEW_REASONS = {
@@ -22,6 +26,18 @@ _VIEW_REASONS = {
     "interpretable": "it needs a perturbation view, which this adapter lacks",
     "tree": "it needs a tree ensemble (scikit-learn trees, xgboost, lightgbm)",
 }
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An encoded instance with its prediction and resolved target (and what they cost)."""
+
+    encoded: Encoded
+    probabilities: np.ndarray
+    labels: list[str]
+    target: int
+    n_model_evals: int
+    seconds: float
 
 
 class Explainer:
@@ -94,38 +110,25 @@ class Explainer:
         """Explain ``instance`` with ``method`` for class ``target`` (None = predicted)."""
         method = method or self._default_method()
         algorithm = self._build(method, params)
-        encoded = self.adapter.encode(instance)
-        start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
+        return self._attribute(self._prepare(instance, target), method, algorithm)
 
-        probabilities = np.asarray(self.adapter.predict(encoded), dtype=np.float64)
-        labels = self.adapter.labels
-        if len(labels) != len(probabilities):
-            labels = [str(i) for i in range(len(probabilities))]
-        index = resolve_target(target, probabilities, labels)
+    def compare(
+        self,
+        instance: Any,
+        methods: Sequence[str] | None = None,
+        target: int | str | None = None,
+        metrics: Sequence[str] | None = None,
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Comparison:
+        """Explain ``instance`` with several methods for one target; see :mod:`xplain.comparison`.
 
-        view = self.adapter.view(algorithm.view, encoded, self.output)
-        result = algorithm.attribute(view, index)
-        values = view.to_features(result.values)
+        ``params`` maps a method name to its parameters; ``metrics`` (names from
+        ``xplain.metrics.available_metrics()``) are evaluated right away and become the
+        default of ``Comparison.evaluate()``.
+        """
+        from xplain.comparison import compare
 
-        return Explanation(
-            features=list(encoded.features),
-            values=np.asarray(values, dtype=np.float64),
-            target=index,
-            target_label=labels[index],
-            prediction=probabilities,
-            labels=list(labels),
-            method=method,
-            params=dict(algorithm.params),
-            diagnostics={**encoded.notes, **result.diagnostics},
-            n_model_evals=self.adapter.n_model_evals - start_evals,
-            seconds=time.perf_counter() - start_time,
-            modality=self.adapter.modality,
-            output=self.output,
-            special=np.asarray(encoded.special, dtype=bool)
-            if encoded.special is not None
-            else np.zeros(len(encoded.features), dtype=bool),
-            instance=encoded.instance,
-        )
+        return compare(self, instance, methods, target, metrics, params)
 
     def explain_batch(
         self,
@@ -148,6 +151,52 @@ class Explainer:
         ]
 
     # -- helpers -------------------------------------------------------------------------
+    def _prepare(self, instance: Any, target: int | str | None) -> _Prepared:
+        """Encode ``instance``, predict it once and resolve ``target`` (shared by methods)."""
+        encoded = self.adapter.encode(instance)
+        start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
+        probabilities = np.asarray(self.adapter.predict(encoded), dtype=np.float64)
+        labels = self.adapter.labels
+        if len(labels) != len(probabilities):
+            labels = [str(i) for i in range(len(probabilities))]
+        index = resolve_target(target, probabilities, labels)
+        return _Prepared(
+            encoded,
+            probabilities,
+            list(labels),
+            index,
+            self.adapter.n_model_evals - start_evals,
+            time.perf_counter() - start_time,
+        )
+
+    def _attribute(self, prepared: _Prepared, method: str, algorithm: Method) -> Explanation:
+        """Run ``algorithm`` on a prepared instance; the prediction's cost is included."""
+        encoded, index, labels = prepared.encoded, prepared.target, prepared.labels
+        start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
+        view = self.adapter.view(algorithm.view, encoded, self.output)
+        result = algorithm.attribute(view, index)
+        values = view.to_features(result.values)
+
+        return Explanation(
+            features=list(encoded.features),
+            values=np.asarray(values, dtype=np.float64),
+            target=index,
+            target_label=labels[index],
+            prediction=prepared.probabilities,
+            labels=list(labels),
+            method=method,
+            params=dict(algorithm.params),
+            diagnostics={**encoded.notes, **result.diagnostics},
+            n_model_evals=prepared.n_model_evals + self.adapter.n_model_evals - start_evals,
+            seconds=prepared.seconds + time.perf_counter() - start_time,
+            modality=self.adapter.modality,
+            output=self.output,
+            special=np.asarray(encoded.special, dtype=bool)
+            if encoded.special is not None
+            else np.zeros(len(encoded.features), dtype=bool),
+            instance=encoded.instance,
+        )
+
     def _default_method(self) -> str:
         return "integrated_gradients" if self.adapter.supports("differentiable") else "kernel_shap"
 
@@ -205,11 +254,14 @@ def _make_adapter(
         from xplain.adapters.text import TextAdapter
 
         return TextAdapter(model, tokenizer, **params)
-    if modality in ("tabular", "image") or data is not None:
-        raise InvalidParameterError(
-            f"The {modality or 'tabular'} modality is not available in this version of xplain; "
-            "pass adapter=... explicitly."
-        )
+    if modality == "image":
+        from xplain.adapters.image import ImageAdapter
+
+        return ImageAdapter(model, **params)
+    if modality == "tabular" or data is not None:
+        from xplain.adapters.tabular import TabularAdapter
+
+        return TabularAdapter(model, data, **params)
     raise InvalidParameterError(
         "Cannot tell which modality to explain: pass tokenizer= for a Hugging Face text "
         "model, data= (background rows) for a tabular model, modality='image' for an image "

@@ -46,6 +46,17 @@ class Explanation:
     def predicted_label(self) -> str:
         return self.labels[self.predicted_class]
 
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        """``(H, W)`` of an image explanation; ``values.reshape(image_shape)`` is its heat map.
+
+        Image values are one per pixel, in row-major order. None for other modalities.
+        """
+        if self.modality != "image" or self.instance is None:
+            return None
+        height, width = np.shape(self.instance)[:2]
+        return int(height), int(width)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per feature: position, feature, value, special."""
         return pd.DataFrame(
@@ -82,6 +93,7 @@ class Explanation:
                 "seconds": self.seconds,
                 "modality": self.modality,
                 "output": self.output,
+                "image_shape": self.image_shape,
             }
         )
 

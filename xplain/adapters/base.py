@@ -93,6 +93,14 @@ class InterpretableView:
         out[self.active] = np.asarray(values, dtype=np.float64)
         return out
 
+    def from_features(self, values: np.ndarray) -> np.ndarray:
+        """An Explanation's values ``[n_total]`` -> values of this view's features ``[d]``.
+
+        The inverse of ``to_features`` on its image; views whose features are not a subset
+        of the Explanation's (image segments over pixels) override both.
+        """
+        return np.asarray(values, dtype=np.float64)[self.active]
+
 
 @dataclass
 class Neighbourhood:
@@ -113,6 +121,9 @@ class TreeView:
     model_output: str  # "raw", "probability" or "log_loss", as shap.TreeExplainer names it
     class_index: Callable[[int], int]  # target class -> column of shap's output
     to_features: Callable[[np.ndarray], np.ndarray]  # [m] model-column values -> [d]
+    scores: np.ndarray | None = None  # [C] explained scores f(x), for the efficiency check
+    base_scores: np.ndarray | None = None  # [C] weighted mean of f over the background
+    background_weights: np.ndarray | None = None  # [k] weights of the background rows
 
 
 class Adapter(ABC):

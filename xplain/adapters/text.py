@@ -131,7 +131,8 @@ class TextAdapter(Adapter):
                 features.append(tokens[group[0]])
             else:
                 start, end = spans[group[0]][0], spans[group[-1]][1]
-                features.append(text[start:end])
+                # Metaspace offsets (SentencePiece '▁word') include the space before a word
+                features.append(text[start:end].strip() or tokens[group[0]])
         is_special = np.array([bool(special[g[0]]) for g in merged])
         return merged, features, is_special
 

@@ -1,6 +1,6 @@
 """Explanation methods; importing this package registers the built-in ones."""
 
-from xplain.methods import gradient  # noqa: F401
+from xplain.methods import gradient, perturbation  # noqa: F401
 from xplain.methods.base import (
     Attribution,
     GradientMethod,

@@ -55,7 +55,13 @@ class HuggingFaceClassifier(EvalCounter):
     def max_length(self) -> int:
         """Longest input the model accepts, from the tokenizer and position embeddings."""
         limits = [getattr(self.tokenizer, "model_max_length", None)]
-        limits.append(getattr(self.model.config, "max_position_embeddings", None))
+        positions = getattr(self.model.config, "max_position_embeddings", None)
+        # RoBERTa-style models number positions from padding_idx + 1, losing that many rows
+        embeddings = getattr(getattr(self.model, "base_model", None), "embeddings", None)
+        offset = getattr(getattr(embeddings, "position_embeddings", None), "padding_idx", None)
+        if isinstance(positions, int) and isinstance(offset, int):
+            positions -= offset + 1
+        limits.append(positions)
         usable = [int(v) for v in limits if isinstance(v, int) and 0 < v < 1_000_000]
         return min(usable) if usable else 512
 

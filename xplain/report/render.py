@@ -10,6 +10,8 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from xplain.report._image import image_panels
+
 if TYPE_CHECKING:
     from xplain.explanation import Explanation
 
@@ -54,8 +56,10 @@ def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
     values = np.asarray(e.values, dtype=float)
     flags = e.to_frame()["special"].to_numpy()
     scale = float(np.max(np.abs(values[~flags]))) if (~flags).any() else 0.0
+    image = image_panels(e, scale) if e.modality == "image" else None
+    rows = zip(e.features, values, flags, strict=True) if image is None else ()
     cells: list[dict[str, Any]] = []
-    for feature, value, special in zip(e.features, values, flags, strict=True):
+    for feature, value, special in rows:
         cells.append(
             {
                 "feature": feature,
@@ -68,7 +72,7 @@ def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
         )
     diagnostics = [(k, _fmt(v)) for k, v in e.diagnostics.items()]
     body = environment().get_template("_explanation.html.j2").render(
-        e=e, cells=cells, scale=scale, diagnostics=diagnostics
+        e=e, cells=cells, scale=scale, diagnostics=diagnostics, image=image
     )
     if not full_page:
         return f"<style>{stylesheet()}</style>{body}"

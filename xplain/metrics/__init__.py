@@ -1,0 +1,171 @@
+"""Evaluation metrics for explanations: faithfulness, robustness, sanity, agreement, ROAR.
+
+Each metric is a plain function of ``(explainer, explanation, **params)`` that keeps no
+state and returns a number (or, for curves and sanity checks, a small pandas object).
+They work on any modality through the adapter's views. ``METRICS`` holds what a program
+needs to know about each (Quantus-style): whether higher is better, the modalities it
+applies to, what it returns and the paper; :func:`available_metrics` shows it as a table.
+
+>>> from xplain import metrics
+>>> metrics.deletion_auc(explainer, explanation)
+>>> metrics.METRICS["deletion_auc"].higher_is_better
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from xplain._validation import did_you_mean
+from xplain.errors import InvalidParameterError
+from xplain.metrics.agreement import agreement_frame, rank_agreement
+from xplain.metrics.faithfulness import (
+    completeness_gap,
+    comprehensiveness,
+    comprehensiveness_curve,
+    deletion_auc,
+    deletion_curve,
+    faithfulness_correlation,
+    infidelity,
+    insertion_auc,
+    insertion_curve,
+    sufficiency,
+    sufficiency_curve,
+)
+from xplain.metrics.roar import remove_and_retrain
+from xplain.metrics.robustness import max_sensitivity
+from xplain.metrics.sanity import layer_groups, model_parameter_randomisation
+
+ALL_MODALITIES = frozenset({"text", "tabular", "image"})
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a program can read about a metric.
+
+    ``returns`` is ``"scalar"`` (a function of ``(explainer, explanation)`` usable in
+    ``Comparison.evaluate``), ``"frame"`` or ``"dict"``; ``curve`` is the function giving
+    the per-step (or per-k) values a scalar summarises, if any.
+    ``higher_is_better`` is None where neither direction is better (sanity checks read
+    their frame: low similarity passes).
+    """
+
+    name: str
+    function: Callable[..., Any]
+    higher_is_better: bool | None
+    modalities: frozenset[str]
+    returns: str
+    category: str
+    citation: str
+    curve: Callable[..., Any] | None = None
+
+
+_PETSIUK = "Petsiuk et al. 2018, RISE, arXiv:1806.07421"
+_ERASER = "DeYoung et al. 2020, ERASER, arXiv:1911.03429"
+_YEH = "Yeh et al. 2019, arXiv:1901.09392"
+
+_ENTRIES = (
+    # name, function, higher_is_better, category, citation, and keyword overrides
+    ("deletion_auc", deletion_auc, False, "faithfulness", _PETSIUK, {"curve": deletion_curve}),
+    ("insertion_auc", insertion_auc, True, "faithfulness", _PETSIUK, {"curve": insertion_curve}),
+    ("comprehensiveness", comprehensiveness, True, "faithfulness", _ERASER,
+     {"curve": comprehensiveness_curve}),
+    ("sufficiency", sufficiency, False, "faithfulness", _ERASER, {"curve": sufficiency_curve}),
+    ("faithfulness_correlation", faithfulness_correlation, True, "faithfulness",
+     "Bhatt et al. 2020, arXiv:2005.00631", {}),
+    ("infidelity", infidelity, False, "faithfulness", _YEH, {}),
+    ("max_sensitivity", max_sensitivity, False, "robustness", _YEH, {}),
+    ("completeness_gap", completeness_gap, False, "axiom",
+     "Sundararajan et al. 2017, arXiv:1703.01365", {}),
+    ("model_parameter_randomisation", model_parameter_randomisation, None, "sanity",
+     "Adebayo et al. 2018, arXiv:1810.03292", {"returns": "frame"}),
+    ("rank_agreement", rank_agreement, True, "agreement",
+     "Krishna et al. 2022, arXiv:2202.01602", {"returns": "dict"}),
+    ("remove_and_retrain", remove_and_retrain, False, "faithfulness",
+     "Hooker et al. 2019, arXiv:1806.10758",
+     {"returns": "frame", "modalities": frozenset({"tabular"})}),
+)
+METRICS: MappingProxyType[str, MetricInfo] = MappingProxyType(
+    {
+        name: MetricInfo(
+            name=name,
+            function=function,
+            higher_is_better=higher,
+            category=category,
+            citation=citation,
+            **{"modalities": ALL_MODALITIES, "returns": "scalar", **extra},
+        )
+        for name, function, higher, category, citation, extra in _ENTRIES
+    }
+)
+
+# what Comparison.evaluate() computes by default: each costs a few hundred model evaluations
+# at most. max_sensitivity re-explains the input n_samples times (10x the cost of LIME or
+# KernelSHAP themselves), so it is evaluated only when asked for.
+DEFAULT_METRICS = (
+    "deletion_auc",
+    "insertion_auc",
+    "comprehensiveness",
+    "sufficiency",
+    "faithfulness_correlation",
+    "infidelity",
+    "completeness_gap",
+)
+
+
+def get_metric(name: str) -> MetricInfo:
+    """The metadata of metric ``name``."""
+    if not isinstance(name, str) or name not in METRICS:
+        hint = did_you_mean(name, METRICS) if isinstance(name, str) else ""
+        raise InvalidParameterError(
+            f"Unknown metric {name!r}.{hint} Available metrics: {', '.join(METRICS)}."
+        )
+    return METRICS[name]
+
+
+def available_metrics() -> pd.DataFrame:
+    """One row per metric: name, category, higher_is_better, modalities, returns, citation."""
+    columns = ["name", "category", "higher_is_better", "modalities", "returns", "citation"]
+    rows = [
+        {
+            "name": info.name,
+            "category": info.category,
+            "higher_is_better": info.higher_is_better,
+            "modalities": ", ".join(sorted(info.modalities)),
+            "returns": info.returns,
+            "citation": info.citation,
+        }
+        for info in METRICS.values()
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "METRICS",
+    "MetricInfo",
+    "agreement_frame",
+    "available_metrics",
+    "completeness_gap",
+    "comprehensiveness",
+    "comprehensiveness_curve",
+    "deletion_auc",
+    "deletion_curve",
+    "faithfulness_correlation",
+    "get_metric",
+    "infidelity",
+    "insertion_auc",
+    "insertion_curve",
+    "layer_groups",
+    "max_sensitivity",
+    "model_parameter_randomisation",
+    "rank_agreement",
+    "remove_and_retrain",
+    "sufficiency",
+    "sufficiency_curve",
+]

@@ -1,0 +1,132 @@
+"""Robustness: how much does an explanation change when the input barely changes?"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from xplain._validation import SEED, Interval, Param, validate_params
+from xplain.adapters.base import InterpretableView
+from xplain.errors import MethodNotApplicableError
+from xplain.explanation import Explanation
+from xplain.methods.base import GradientMethod
+from xplain.metrics._common import encode_again, rebuild_method
+
+if TYPE_CHECKING:
+    from xplain.explainer import Explainer
+
+_SENSITIVITY = {
+    "n_samples": Param(10, Interval(int, 1), doc="perturbed inputs"),
+    "radius": Param(
+        0.05, Interval(float, 0, None, closed="neither"), doc="L-inf radius / input range"
+    ),
+    "seed": Param(0, SEED, doc="seed of the perturbations"),
+}
+
+
+def max_sensitivity(
+    explainer: Explainer,
+    explanation: Explanation,
+    *,
+    n_samples: int = 10,
+    radius: float = 0.05,
+    seed: int | None = 0,
+) -> float:
+    """Largest relative change of the explanation over ``n_samples`` nearby inputs.
+
+    Yeh, Hsieh, Suggala, Inouye and Ravikumar (2019), "On the (In)fidelity and
+    Sensitivity of Explanations" (NeurIPS): ``max_y ||phi(y) - phi(x)|| / ||phi(x)||``
+    (L2 over the non-special features; divided by ``||phi(x)||`` as Quantus does, so
+    methods of different scales compare). Lower is better. How ``y`` is drawn depends on
+    the method, since the input of a text model is discrete:
+
+    * gradient methods: uniformly in the L-infinity ball of radius
+      ``radius * (max(x) - min(x))`` around the view's input tensor (token embeddings,
+      pixels, numeric columns);
+    * perturbation methods: ``y`` hides one feature, chosen at random without
+      replacement (``min(n_samples, d)`` of them), through the interpretable view; the
+      explanations are compared on the other features.
+
+    Methods that sample (SmoothGrad, LIME, KernelSHAP...) are re-run with their own seed,
+    so the change measured is the model's, not the sampler's.
+    """
+    p = validate_params(
+        "max_sensitivity", _SENSITIVITY, {"n_samples": n_samples, "radius": radius, "seed": seed}
+    )
+    _, _, algorithm = rebuild_method(explanation)
+    encoded = encode_again(explainer, explanation)
+    adapter = explainer.adapter
+    active = ~explanation._special_flags()
+    original = np.asarray(explanation.values, dtype=np.float64)[active]  # [d]
+    if isinstance(algorithm, GradientMethod) and adapter.supports("differentiable"):
+        view = adapter.differentiable_view(encoded, explanation.output)
+        generator = torch.Generator()
+        if p["seed"] is None:
+            generator.seed()
+        else:
+            generator.manual_seed(p["seed"])
+        shape = (p["n_samples"], *view.inputs.shape[1:])
+        unit = torch.rand(shape, generator=generator, dtype=view.inputs.dtype) * 2 - 1
+        points = view.inputs + unit * (p["radius"] * view.input_range)  # [n, *S]
+        perturbed = np.stack(  # [n, d]; one call per point, so a sampling method
+            [  # (SmoothGrad, GradientSHAP) draws the same noise as for the original
+                view.to_features(
+                    algorithm.attribute_points(view, point[None], explanation.target)[0][0]
+                )[active]
+                for point in points
+            ]
+        )
+        return _largest_change(perturbed, original[None], np.ones_like(perturbed, dtype=bool))
+    if algorithm.view == "interpretable" and adapter.supports("interpretable"):
+        view = adapter.interpretable_view(encoded, explanation.output)
+        if view.sample_neighbourhood is not None:
+            raise MethodNotApplicableError(
+                "max_sensitivity hides one feature at a time through the perturbation "
+                "view; this adapter's view samples its own neighbourhood, which a hidden "
+                "feature would change."
+            )
+        base = np.asarray(explanation.values, dtype=np.float64)[view.active]  # [d]
+        rng = np.random.default_rng(p["seed"])
+        n_hidden = min(p["n_samples"], view.n_features)
+        hidden = rng.choice(view.n_features, size=n_hidden, replace=False)
+        perturbed = np.empty((len(hidden), view.n_features))
+        compared = np.ones_like(perturbed, dtype=bool)
+        for row, j in enumerate(hidden):
+            result = algorithm.attribute(_hiding(view, int(j)), explanation.target)
+            perturbed[row] = np.asarray(result.values, dtype=np.float64)
+            compared[row, j] = False
+        return _largest_change(perturbed, base[None], compared)
+    raise MethodNotApplicableError(
+        f"max_sensitivity cannot perturb the input of {explanation.method!r} explanations "
+        f"with {type(adapter).__name__} (it needs a gradient view or a perturbation view)."
+    )
+
+
+def _hiding(view: InterpretableView, j: int) -> InterpretableView:
+    """The view of the input with feature ``j`` hidden (it stays a feature, now inert)."""
+    keep = np.ones(view.n_features, dtype=bool)
+    keep[j] = False
+
+    def evaluate(masks: np.ndarray) -> np.ndarray:
+        return view.evaluate(np.asarray(masks, dtype=bool) & keep)
+
+    return InterpretableView(
+        n_features=view.n_features,
+        evaluate=evaluate,
+        active=view.active,
+        scores=np.asarray(view.evaluate(keep[None]))[0],
+        base_scores=view.base_scores,
+        n_total=view.n_total,
+    )
+
+
+def _largest_change(perturbed: np.ndarray, original: np.ndarray, compared: np.ndarray) -> float:
+    """max over rows of ||(perturbed - original)[compared]|| / ||original[compared]||."""
+    change = np.sqrt((((perturbed - original) * compared) ** 2).sum(1))  # [n]
+    scale = np.sqrt(((original * compared) ** 2).sum(1))  # [n]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(scale > 0, change / scale, np.where(change > 0, np.inf, math.nan))
+    return float(np.max(relative)) if relative.size else math.nan
