@@ -53,8 +53,9 @@ def test_attributions_sum_to_the_difference_in_output(dtype, tol):
     total = values.flatten(1).sum(1)
     assert torch.allclose(total, delta, rtol=tol, atol=tol * delta.abs().max().item())
     assert diag["completeness_gap"] < tol
+    # the gap is measured on the method's own forward passes: equal to ours up to round-off
     assert diag["completeness_gap"] == pytest.approx(
-        ((total - delta).abs() / delta.abs()).max().item(), rel=1e-3, abs=1e-12
+        ((total - delta).abs() / delta.abs()).max().item(), rel=1e-3, abs=tol * 1e-2
     )
 
 
