@@ -1,0 +1,639 @@
+"""The ``xplain`` command: explain a text or tabular model from the shell.
+
+    xplain text --model DIR --text "a gripping film" --methods saliency,lime --out r.html
+    xplain table --model model.skops --trust-model --data rows.csv --row 3 --out r.html
+    xplain methods
+    xplain demo --out out/xplain-demo.html
+
+Exit codes: 0 success, 1 an unexpected internal error (a bug: please report it; ``xplain
+--debug ...`` shows the traceback), 2 a user error (bad arguments, missing files, or an
+:class:`xplain.XplainError` raised by the library), reported as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import os
+import sys
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+import xplain
+from xplain.errors import XplainError
+
+DEFAULT_TEXT_METHOD = "integrated_gradients"
+DEFAULT_TABLE_METHOD = "kernel_shap"  # runs on any model (no gradients or trees needed)
+MODEL_SUFFIXES = {".skops": "skops", ".joblib": "joblib", ".pkl": "joblib", ".pickle": "joblib"}
+_TRUST_HELP = (
+    "Allow loading the model file. Loading a joblib/pickle file runs any code it contains, "
+    "and a .skops file may name types outside skops' safe list; pass this flag only for "
+    "files you made yourself or trust."
+)
+
+
+# -- errors ------------------------------------------------------------------------------
+class UserError(click.ClickException):
+    """A mistake of the user: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+class InternalError(click.ClickException):
+    """An unexpected failure (a bug): one line on stderr, exit code 1."""
+
+    exit_code = 1
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+class _Group(click.Group):
+    """Turns library errors into exit code 2 and unexpected ones into exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            if isinstance(err, XplainError):
+                raise UserError(_one_line(err)) from err
+            raise InternalError(
+                f"internal error ({type(err).__name__}: {_one_line(err)}). This is a bug in "
+                "xplain; rerun with 'xplain --debug ...' for the traceback and report it."
+            ) from err
+
+
+# -- progress and output -----------------------------------------------------------------
+class _Steps:
+    """A tqdm bar over the named steps of a command (on stderr; silent with --quiet)."""
+
+    def __init__(self, steps: Sequence[str], quiet: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(
+            total=len(steps),
+            file=sys.stderr,
+            disable=quiet,
+            bar_format="{desc:<40} {n_fmt}/{total_fmt} [{elapsed}]",
+            leave=False,
+        )
+
+    @contextlib.contextmanager
+    def step(self, description: str) -> Iterator[None]:
+        short = description if len(description) <= 40 else description[:39] + "…"
+        self._bar.set_description_str(short)
+        yield
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+@contextlib.contextmanager
+def _steps(steps: Sequence[str], quiet: bool, *, transformers: bool = False) -> Iterator[_Steps]:
+    bar = _Steps(steps, quiet)
+    try:
+        with _silenced(quiet, transformers):
+            yield bar
+    finally:
+        bar.close()
+
+
+@contextlib.contextmanager
+def _silenced(quiet: bool, transformers: bool) -> Iterator[None]:
+    """With --quiet, hide warnings; hide transformers' own progress bars (ours cover them)."""
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        if not transformers:
+            yield
+            return
+        from transformers.utils import logging as hf_logging
+
+        verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        if quiet:
+            hf_logging.set_verbosity_error()
+        try:
+            yield
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
+
+
+# -- option parsing ----------------------------------------------------------------------
+def _parse_methods(value: str | None, default: str) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]``, each name checked against the registry (did-you-mean)."""
+    if value is None:
+        return [default]
+    from xplain.registry import get_method
+
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise UserError("--methods must name at least one method, e.g. --methods saliency,lime.")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UserError(f"--methods names {', '.join(repeated)} more than once.")
+    for name in names:
+        get_method(name)  # UnknownMethodError, with a did-you-mean, becomes exit code 2
+    return names
+
+
+def _parse_value(text: str) -> Any:
+    """A --param value as bool, None, int, float or (otherwise) the string itself."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _parse_params(given: Sequence[str], methods: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``["lime.num_samples=200"]`` -> ``{"lime": {"num_samples": 200}}``."""
+    params: dict[str, dict[str, Any]] = {}
+    for item in given:
+        key, sep, value = item.partition("=")
+        method, dot, name = key.strip().partition(".")
+        if not (sep and dot and method and name):
+            raise UserError(
+                f"--param must look like METHOD.NAME=VALUE (e.g. lime.num_samples=200). "
+                f"Got {item!r}."
+            )
+        if method not in methods:
+            from xplain._validation import did_you_mean
+
+            raise UserError(
+                f"--param {item!r} is for method {method!r}, which is not among --methods "
+                f"({', '.join(methods)}).{did_you_mean(method, methods)}"
+            )
+        params.setdefault(method, {})[name.strip()] = _parse_value(value)
+    return params
+
+
+def _resolve_target(value: str | None, labels: Sequence[str]) -> int | str | None:
+    """--target as a class label when it is one, else as an index when it is an int."""
+    if value is None or value in labels:
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        return value  # the library says which labels exist
+
+
+# -- explaining and reporting ------------------------------------------------------------
+def _explain(
+    explainer: Any,
+    instance: Any,
+    methods: list[str],
+    target: str | None,
+    params: Mapping[str, Mapping[str, Any]],
+) -> Any:
+    """One Explanation for one method, a Comparison for several."""
+    resolved = _resolve_target(target, explainer.adapter.labels)
+    if len(methods) > 1:
+        return explainer.compare(instance, methods=methods, target=resolved, params=params)
+    return explainer.explain(instance, methods[0], resolved, **params.get(methods[0], {}))
+
+
+def _write_report(result: Any, out: Path, title: str, metrics: bool) -> Path:
+    """The HTML report: Comparison/Explanation.save_html, else one rendered document."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not hasattr(result, "save_html"):  # a Comparison of an older xplain
+            from xplain.report.render import render_document
+
+            explanations = list(result.explanations.values())
+            out.write_text(render_document(title, [(title, explanations)]), encoding="utf-8")
+        elif "evaluate" in inspect.signature(result.save_html).parameters:
+            result.save_html(out, evaluate=metrics)
+        else:
+            result.save_html(out)
+    except OSError as err:
+        raise UserError(f"Cannot write the report to {out}: {err.strerror or err}.") from err
+    return out.resolve()
+
+
+def _summary(result: Any, top: int) -> str:
+    comparison = isinstance(result, xplain.Comparison)
+    explanations = dict(result.explanations) if comparison else {result.method: result}
+    first = next(iter(explanations.values()))
+    lines = [
+        f"Predicted: {first.predicted_label} (p={first.prediction[first.predicted_class]:.3f}); "
+        f"explained class: {first.target_label} (p={first.prediction[first.target]:.3f})"
+    ]
+    width = max(len(name) for name in explanations)
+    for name, explanation in explanations.items():
+        best = explanation.top(top)
+        pairs = zip(best["feature"], best["value"], strict=True)
+        tops = ", ".join(f"{feature!r} {value:+.3g}" for feature, value in pairs)
+        lines.append(f"  {name:<{width}}  {tops}")
+    return "\n".join(lines)
+
+
+def _report_steps(methods: Sequence[str], metrics: bool) -> list[str]:
+    evaluating = len(methods) > 1 and metrics
+    return ["explaining", *(["evaluating metrics"] if evaluating else []), "writing report"]
+
+
+def _finish(result: Any, out: Path, title: str, options: Mapping[str, Any], bar: _Steps) -> None:
+    """Evaluate a comparison's metrics, write the report, print the summary and path."""
+    metrics, quiet = options["metrics"], options["quiet"]
+    if isinstance(result, xplain.Comparison) and metrics:
+        with bar.step("evaluating metrics"):
+            result.evaluate()  # cached: the report shows these
+    with bar.step("writing report"):
+        path = _write_report(result, out, title, metrics)
+    bar.close()
+    if not quiet:
+        click.echo(_summary(result, options["top"]))
+    click.echo(f"Report written to {path}" if not quiet else str(path))
+
+
+# -- shared options ----------------------------------------------------------------------
+def _common(command: Any) -> Any:
+    """Options of both explaining commands."""
+    options = [
+        click.option(
+            "--methods",
+            metavar="NAMES",
+            help="Comma-separated method names (see 'xplain methods'). Several are compared "
+            "side by side. Default: "
+            f"{DEFAULT_TEXT_METHOD} for text, {DEFAULT_TABLE_METHOD} for tables.",
+        ),
+        click.option(
+            "--target",
+            metavar="CLASS",
+            help="Class to explain: a label (e.g. positive) or an index. Default: the "
+            "predicted class.",
+        ),
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="METHOD.NAME=VALUE",
+            help="A method parameter, e.g. --param lime.num_samples=200 (repeatable; values "
+            "become int, float, true/false, none or text).",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default="xplain-report.html",
+            show_default=True,
+            help="HTML report to write.",
+        ),
+        click.option(
+            "--metrics/--no-metrics",
+            default=True,
+            show_default=True,
+            help="With several methods, score each with the faithfulness metrics of "
+            "Comparison.evaluate in the report (costs extra model calls).",
+        ),
+        click.option(
+            "--top",
+            type=click.IntRange(min=1),
+            default=5,
+            show_default=True,
+            help="Features per method in the printed summary.",
+        ),
+        click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            help="No progress bars, warnings or summary; print only the report's path.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+# -- commands ----------------------------------------------------------------------------
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(xplain.__version__, "--version", "-V", prog_name="xplain")
+@click.option("--debug", is_flag=True, help="Show the full traceback of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Explain text and tabular models with gradient and perturbation methods.
+
+    \b
+    Examples:
+      xplain text --model ./my-model --text "a gripping film" --methods saliency,lime
+      xplain table --model model.skops --trust-model --data rows.csv --row 3
+      xplain methods --modality tabular
+
+    Exit codes: 0 success, 2 a user error (bad arguments, missing files, a problem the
+    library reports), 1 an unexpected internal error.
+    """
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    metavar="DIR",
+    help="Local folder of a Hugging Face sequence classifier and its tokenizer (as written "
+    "by save_pretrained). Hub names are refused: nothing is downloaded.",
+)
+@click.option("--text", required=True, help="The text to explain.")
+@_common
+def text(
+    model_dir: str,
+    text: str,
+    methods: str | None,
+    target: str | None,
+    params: tuple[str, ...],
+    out: Path,
+    metrics: bool,
+    top: int,
+    quiet: bool,
+) -> None:
+    """Explain a text classifier's prediction, token by token.
+
+    Loads AutoModelForSequenceClassification and AutoTokenizer from a local folder
+    (offline) and writes an HTML report; several --methods are compared side by side.
+    """
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        raise UserError(
+            f"--model must be an existing local folder (from save_pretrained); {model_dir!r} "
+            "is not a directory. Hub names are not downloaded: save the model locally first."
+        )
+    names = _parse_methods(methods, DEFAULT_TEXT_METHOD)
+    method_params = _parse_params(params, names)
+    if not text.strip():
+        raise UserError("--text is empty; give the text to explain.")
+    steps = ["loading model", *_report_steps(names, metrics)]
+    with _offline(), _steps(steps, quiet, transformers=True) as bar:
+        with bar.step(f"loading model from {folder.name}"):
+            model, tokenizer = _load_text_model(folder)
+        explainer = xplain.Explainer(model, tokenizer=tokenizer)
+        with bar.step(f"explaining ({', '.join(names)})"):
+            result = _explain(explainer, text, names, target, method_params)
+        options = {"metrics": metrics, "quiet": quiet, "top": top}
+        _finish(result, out, f"xplain: {text[:80]}", options, bar)
+
+
+@contextlib.contextmanager
+def _offline() -> Iterator[None]:
+    """HF_HUB_OFFLINE=1 while the command runs: a local folder never needs the network."""
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["HF_HUB_OFFLINE"]
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
+
+
+def _load_text_model(folder: Path) -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError, KeyError) as err:
+        raise UserError(
+            f"Cannot load a sequence classifier and tokenizer from {folder}: {_one_line(err)[:300]}"
+        ) from err
+    return model.eval(), tokenizer
+
+
+@cli.command()
+@click.option(
+    "--model",
+    "model_file",
+    required=True,
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A fitted scikit-learn-compatible model saved with skops (.skops) or joblib "
+    "(.joblib, .pkl). Needs --trust-model.",
+)
+@click.option("--trust-model", is_flag=True, help=_TRUST_HELP)
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    metavar="CSV",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with a header row: the row to explain and the background rows.",
+)
+@click.option(
+    "--row",
+    required=True,
+    type=int,
+    help="Position of the row to explain among the CSV's data rows (0 = first row after "
+    "the header).",
+)
+@click.option(
+    "--label-column",
+    metavar="NAME",
+    help="Column of the CSV that is not a model input (e.g. the true label): dropped from "
+    "the row and the background. Default: if the model records its input columns "
+    "(feature_names_in_), every other CSV column is dropped; else all columns are inputs.",
+)
+@click.option(
+    "--background-size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Background rows: a seeded random sample of the CSV's rows (all rows if fewer).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@_common
+def table(
+    model_file: Path,
+    trust_model: bool,
+    data_file: Path,
+    row: int,
+    label_column: str | None,
+    background_size: int,
+    seed: int,
+    methods: str | None,
+    target: str | None,
+    params: tuple[str, ...],
+    out: Path,
+    metrics: bool,
+    top: int,
+    quiet: bool,
+) -> None:
+    """Explain a tabular model's prediction for one CSV row, per column.
+
+    The model must accept a DataFrame of the CSV's input columns (e.g. a scikit-learn
+    Pipeline fitted on one). Absent columns take values from the background rows.
+    """
+    kind = MODEL_SUFFIXES.get(model_file.suffix.lower())
+    if kind is None:
+        raise UserError(
+            f"--model {model_file.name}: unknown file type {model_file.suffix!r}; expected "
+            f"one of {', '.join(MODEL_SUFFIXES)}."
+        )
+    if not trust_model:
+        why = (
+            "unpickling a joblib/pickle file runs arbitrary code hidden in it"
+            if kind == "joblib"
+            else "the CLI trusts every type a .skops file names, and types outside skops' "
+            "safe list can run arbitrary code when loaded"
+        )
+        raise UserError(
+            f"Refusing to load {model_file.name} without --trust-model: {why}. If you made "
+            "the file yourself or trust its source, rerun with --trust-model."
+        )
+    names = _parse_methods(methods, DEFAULT_TABLE_METHOD)
+    method_params = _parse_params(params, names)
+    frame = _read_csv(data_file)
+    if not 0 <= row < len(frame):
+        raise UserError(
+            f"--row {row} is out of range: {data_file.name} has {len(frame)} data rows, "
+            f"so --row must be in 0..{len(frame) - 1}."
+        )
+    steps = ["loading model", "building explainer", *_report_steps(names, metrics)]
+    with _steps(steps, quiet) as bar:
+        with bar.step(f"loading {model_file.name}"):
+            model = _load_table_model(model_file, kind)
+        features, label = _feature_columns(frame, model, label_column)
+        data = frame[features]
+        with bar.step("building explainer"):
+            explainer = xplain.Explainer(
+                model,
+                data=data,
+                background_size=background_size,
+                background_method="sample",
+                seed=seed,
+            )
+        with bar.step(f"explaining ({', '.join(names)})"):
+            result = _explain(explainer, data.iloc[row], names, target, method_params)
+        title = f"xplain: {data_file.name}, row {row}"
+        if label is not None:
+            title += f" ({label} = {frame[label].iloc[row]})"
+        _finish(result, out, title, {"metrics": metrics, "quiet": quiet, "top": top}, bar)
+
+
+def _read_csv(path: Path) -> Any:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"Cannot read {path.name} as CSV: {_one_line(err)}") from err
+    if frame.empty:
+        raise UserError(f"{path.name} has no data rows.")
+    return frame
+
+
+def _load_table_model(path: Path, kind: str) -> Any:
+    try:
+        if kind == "skops":
+            import skops.io
+
+            return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+        import joblib
+
+        return joblib.load(path)
+    except Exception as err:  # a corrupt file, or a class that is not importable here
+        raise UserError(
+            f"Cannot load {path.name} with {kind} ({type(err).__name__}: {_one_line(err)})"
+        ) from err
+
+
+def _feature_columns(
+    frame: Any, model: Any, label_column: str | None
+) -> tuple[list[str], str | None]:
+    """The model's input columns of ``frame``, and the label column if one is known."""
+    columns = [str(c) for c in frame.columns]
+    if label_column is not None:
+        if label_column not in columns:
+            raise UserError(
+                f"--label-column {label_column!r} is not a column of the CSV; its columns "
+                f"are: {', '.join(columns)}."
+            )
+        return [c for c in columns if c != label_column], label_column
+    expected = getattr(model, "feature_names_in_", None)
+    if expected is None:
+        return columns, None
+    expected = [str(c) for c in expected]
+    missing = [c for c in expected if c not in columns]
+    if missing:
+        raise UserError(
+            f"The CSV lacks the model's input columns {', '.join(missing)}; it has: "
+            f"{', '.join(columns)}."
+        )
+    extra = [c for c in columns if c not in expected]
+    return expected, (extra[0] if len(extra) == 1 else None)
+
+
+@cli.command()
+@click.option(
+    "--modality",
+    type=click.Choice(["text", "tabular", "image"]),
+    help="Only the methods for this modality.",
+)
+def methods(modality: str | None) -> None:
+    """List the registered explanation methods."""
+    frame = xplain.available_methods()[["name", "family", "modalities", "needs"]]
+    if modality is not None:
+        frame = frame[frame["modalities"].str.split(", ").map(lambda m: modality in m)]
+    click.echo(frame.to_string(index=False))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="out/xplain-demo.html",
+    show_default=True,
+    help="HTML report to write.",
+)
+@click.option(
+    "--sentences",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="SST-2 sentences to explain.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the report's path.")
+def demo(out: Path, sentences: int, quiet: bool) -> None:
+    """Explain SST-2 sentences with the offline demo model.
+
+    Runs xplain.demo: the bundled sentiment model on the first SST-2 dev sentences,
+    written to one HTML report.
+    """
+    from xplain.demo import main as demo_main
+
+    argv = ["--out", str(out), "--sentences", str(sentences)]
+    if not quiet:
+        with _silenced(False, transformers=True):
+            demo_main(argv)
+        return
+    with _silenced(True, transformers=True), contextlib.redirect_stdout(io.StringIO()):
+        path = demo_main(argv)
+    click.echo(str(Path(path).resolve()))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``xplain`` script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="xplain")
+
+
+if __name__ == "__main__":
+    main()
