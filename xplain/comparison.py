@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -90,6 +91,26 @@ class Comparison:
         for name, explanation in self.explanations.items():
             frame[name] = explanation.values
         return frame
+
+    # -- HTML ----------------------------------------------------------------------------
+    def to_html(self, *, full_page: bool = False, evaluate: bool = True) -> str:
+        """Self-contained HTML: the methods side by side, their agreement and metrics.
+
+        The metrics are those of :meth:`evaluate` (computed on first use, then cached);
+        ``evaluate=False`` leaves them out. See :mod:`xplain.report.comparison`.
+        """
+        from xplain.report.comparison import render_comparison
+
+        return render_comparison(self, full_page=full_page, evaluate=evaluate)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def save_html(self, path: str | Path, *, evaluate: bool = True) -> Path:
+        """Write a standalone HTML page and return its path."""
+        path = Path(path)
+        path.write_text(self.to_html(full_page=True, evaluate=evaluate), encoding="utf-8")
+        return path
 
     def __repr__(self) -> str:
         return (

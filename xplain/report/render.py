@@ -74,11 +74,24 @@ def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
     body = environment().get_template("_explanation.html.j2").render(
         e=e, cells=cells, scale=scale, diagnostics=diagnostics, image=image
     )
-    if not full_page:
-        return f"<style>{stylesheet()}</style>{body}"
+    return page(f"xplain: {e.method}", body) if full_page else fragment(body)
+
+
+def fragment(body: str) -> str:
+    """Rendered (already escaped) ``body`` with the stylesheet, for Jupyter."""
+    return f"<style>{stylesheet()}</style>{body}"
+
+
+def page(title: str, body: str) -> str:
+    """A standalone HTML page around rendered (already escaped) ``body``; ``title`` is escaped."""
     return environment().get_template("page.html.j2").render(
-        title=f"xplain: {e.method}", css=Markup(stylesheet()), body=Markup(body)
+        title=title, css=Markup(stylesheet()), body=Markup(body)
     )
+
+
+def text_colour(value: float, scale: float) -> str:
+    """``"dark"`` where :func:`colour` is so saturated that white text reads better."""
+    return "dark" if scale > 0 and abs(value) / scale > 0.6 else ""
 
 
 def _fmt(value: Any) -> str:
@@ -97,6 +110,4 @@ def render_document(title: str, sections: list[tuple[str, list[Explanation]]]) -
                 h=heading, body=Markup(body)
             )
         )
-    return environment().get_template("page.html.j2").render(
-        title=title, css=Markup(stylesheet()), body=Markup("".join(parts))
-    )
+    return page(title, "".join(parts))

@@ -1,0 +1,240 @@
+"""A report over many explanations of one method: global importance and a beeswarm.
+
+>>> es = explainer.explain_batch(rows, method="kernel_shap")
+>>> report = xplain.report.BatchReport(es)
+>>> report.importance()            # DataFrame: feature, mean_abs, mean, count
+>>> report.save_html("batch.html")  # or display ``report`` in Jupyter
+>>> html = xplain.report.render_batch(es, full_page=True)
+>>> xplain.report.save_batch_html(es, "batch.html")
+
+What it shows, by modality:
+
+* tabular: the global importance of each feature (mean |attribution| over the instances,
+  a bar chart) and a beeswarm (one dot per instance and feature, x = attribution, colour =
+  the feature's value from low to high when numeric, grey otherwise), features ordered by
+  global importance;
+* text: features differ per instance, so global importance is aggregated by token string
+  (mean |value| over its occurrences; special tokens such as ``[CLS]`` left out; the
+  number of occurrences beside each bar). A beeswarm over tokens would mix unrelated
+  positions, so instead each instance is shown as a heat row of its tokens;
+* image: each instance's input and heat map, side by side.
+
+Values are averaged as they are: mix explanations of one target class (pass
+``target=`` to ``explain_batch``) for a global importance that means something.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xplain.errors import InvalidParameterError
+from xplain.explanation import Explanation
+from xplain.report._charts import bar_chart, beeswarm, fmt
+from xplain.report._image import image_panels
+from xplain.report.render import colour, display_token, environment, fragment, page, text_colour
+
+
+class BatchReport:
+    """Explanations of many instances by one method, summarised as one HTML report.
+
+    ``max_features`` features (or tokens) are charted, the most important first;
+    ``max_instances`` instances are shown one by one (text and image batches).
+    """
+
+    def __init__(
+        self,
+        explanations: Sequence[Explanation],
+        *,
+        max_features: int = 20,
+        max_instances: int = 50,
+    ) -> None:
+        self.explanations = _validated(explanations)
+        self.max_features = _positive_int("max_features", max_features)
+        self.max_instances = _positive_int("max_instances", max_instances)
+
+    @property
+    def method(self) -> str:
+        return self.explanations[0].method
+
+    @property
+    def modality(self) -> str:
+        return self.explanations[0].modality
+
+    def __len__(self) -> int:
+        return len(self.explanations)
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchReport(method={self.method!r}, modality={self.modality!r}, "
+            f"n_instances={len(self)})"
+        )
+
+    def importance(self) -> pd.DataFrame:
+        """Global importance: one row per feature (or token string), largest first.
+
+        Columns ``feature``, ``mean_abs`` (mean |value| over the instances, or over the
+        occurrences of a token), ``mean`` (signed) and ``count`` (values averaged).
+        """
+        values: dict[str, list[float]] = defaultdict(list)
+        for e in self.explanations:
+            flags = e._special_flags()
+            for feature, value, special in zip(e.features, e.values, flags, strict=True):
+                if not special:
+                    values[feature].append(float(value))
+        frame = pd.DataFrame(
+            {
+                "feature": list(values),
+                "mean_abs": [float(np.mean(np.abs(v))) for v in values.values()],
+                "mean": [float(np.mean(v)) for v in values.values()],
+                "count": [len(v) for v in values.values()],
+            }
+        )
+        frame = frame.sort_values("mean_abs", ascending=False, kind="stable")
+        return frame.reset_index(drop=True)
+
+    def to_html(self, *, full_page: bool = False) -> str:
+        """Self-contained HTML (inline CSS and SVG, no scripts, every data string escaped)."""
+        context: dict[str, Any] = {
+            "r": self,
+            "first": self.explanations[0],
+            "targets": Counter(e.target_label for e in self.explanations).most_common(),
+            "seconds": sum(e.seconds for e in self.explanations),
+            "evals": sum(e.n_model_evals for e in self.explanations),
+            "importance": None,
+            "swarm": None,
+            "instances": None,
+            "panels": None,
+        }
+        if self.modality == "image":
+            context["panels"] = self._panels()
+        else:
+            top = self.importance().head(self.max_features)
+            texts = (
+                [display_token(f).strip() or f for f in top["feature"]]
+                if self.modality == "text"
+                else list(top["feature"])
+            )
+            notes = [f"\u00d7{n}" for n in top["count"]] if self.modality == "text" else None
+            context["importance"] = bar_chart(texts, top["mean_abs"], notes)
+            if self.modality == "text":
+                context["instances"] = self._token_rows()
+            else:
+                context["swarm"] = self._beeswarm(list(top["feature"]))
+        body = environment().get_template("_batch.html.j2").render(**context)
+        title = f"xplain: {self.method} over {len(self)} instances"
+        return page(title, body) if full_page else fragment(body)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write a standalone HTML page and return its path."""
+        path = Path(path)
+        path.write_text(self.to_html(full_page=True), encoding="utf-8")
+        return path
+
+    # -- pieces --------------------------------------------------------------------------
+    def _beeswarm(self, features: list[str]) -> dict[str, Any]:
+        attributions, raw = [], []
+        for feature in features:
+            a, v = [], []
+            for e in self.explanations:
+                if feature in e.features:
+                    a.append(float(e.values[e.features.index(feature)]))
+                    instance = e.instance if isinstance(e.instance, dict) else {}
+                    v.append(instance.get(feature))
+            attributions.append(np.asarray(a))
+            raw.append(v)
+        return beeswarm(features, attributions, raw)
+
+    def _token_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for i, e in enumerate(self.explanations[: self.max_instances]):
+            flags = e._special_flags()
+            values = np.asarray(e.values, dtype=float)
+            scale = float(np.max(np.abs(values[~flags]))) if (~flags).any() else 0.0
+            cells = [
+                {
+                    "text": display_token(f),
+                    "title": f"{f}: {v:+.4g}",
+                    "special": bool(s),
+                    "colour": "transparent" if s else colour(v, scale),
+                    "dark": "" if s else text_colour(v, scale),
+                }
+                for f, v, s in zip(e.features, values, flags, strict=True)
+            ]
+            rows.append({"index": i, "target": e.target_label, "scale": fmt(scale),
+                         "cells": cells})
+        return rows
+
+    def _panels(self) -> list[dict[str, Any]]:
+        panels = []
+        for i, e in enumerate(self.explanations[: self.max_instances]):
+            flags = e._special_flags()
+            values = np.abs(np.asarray(e.values, dtype=float))[~flags]
+            image = image_panels(e, float(values.max()) if len(values) else 0.0)
+            if image is not None:
+                panels.append({"index": i, "target": e.target_label, **image})
+        return panels
+
+
+def render_batch(
+    explanations: Sequence[Explanation],
+    *,
+    full_page: bool = False,
+    max_features: int = 20,
+    max_instances: int = 50,
+) -> str:
+    """HTML of :class:`BatchReport` (a fragment for Jupyter, or a standalone page)."""
+    report = BatchReport(explanations, max_features=max_features, max_instances=max_instances)
+    return report.to_html(full_page=full_page)
+
+
+def save_batch_html(
+    explanations: Sequence[Explanation],
+    path: str | Path,
+    *,
+    max_features: int = 20,
+    max_instances: int = 50,
+) -> Path:
+    """Write :class:`BatchReport` as a standalone page and return its path."""
+    report = BatchReport(explanations, max_features=max_features, max_instances=max_instances)
+    return report.save_html(path)
+
+
+def _validated(explanations: Sequence[Explanation]) -> list[Explanation]:
+    if isinstance(explanations, Explanation | str) or not isinstance(explanations, Sequence):
+        raise InvalidParameterError(
+            "The 'explanations' parameter of BatchReport must be a list of Explanations, as "
+            f"returned by Explainer.explain_batch. Got {type(explanations).__name__}."
+        )
+    items = list(explanations)
+    wrong = [type(e).__name__ for e in items if not isinstance(e, Explanation)]
+    if not items or wrong:
+        got = f"a list holding {wrong[0]}" if wrong else "an empty list"
+        raise InvalidParameterError(
+            "The 'explanations' parameter of BatchReport must be a non-empty list of "
+            f"Explanations. Got {got}."
+        )
+    for name in ("method", "modality"):
+        kinds = sorted({getattr(e, name) for e in items})
+        if len(kinds) > 1:
+            raise InvalidParameterError(
+                f"BatchReport summarises explanations of one {name}; got {', '.join(kinds)}. "
+                "Make one report per method (or compare methods with Explainer.compare)."
+            )
+    return items
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of BatchReport must be an int >= 1. Got {value!r}."
+        )
+    return int(value)
