@@ -291,3 +291,13 @@ def digits_cnn(
         finally:
             Path(staging).unlink(missing_ok=True)
     return model.eval(), DigitsPreprocess(), list(DIGITS_LABELS)
+
+
+# -- Adult models (tabular demo), in xplain/_zoo_adult.py --------------------------------------
+from xplain._zoo_adult import (  # noqa: E402, F401  (re-exported: xplain.zoo.adult_models)
+    ADULT_LABELS,
+    AdultModels,
+    adult_gbt,
+    adult_mlp,
+    adult_models,
+)

@@ -1,0 +1,255 @@
+"""Tabular perturbation methods on Adult: xplain vs shap and lime, side by side.
+
+The model is the demo gradient-boosted trees (``xplain.zoo.adult_models``), explained for
+its probability of ``>50K`` on the 14 original columns. In one process, with the same
+thread settings (torch and BLAS / OpenMP via threadpoolctl), warm-up first, median of
+several repeats, interleaved so machine noise hits both sides:
+
+1. KernelSHAP: xplain ``kernel_shap`` vs ``shap.KernelExplainer`` (its default ``l1_reg``
+   and ``l1_reg=False``) at equal model-evaluation budgets (coalitions: ``max_evals`` =
+   ``nsamples``), both on the same background rows (uniform weights), so both estimate the
+   same interventional Shapley values; error = mean |phi - exact| against ``exact_shapley``
+   (all 2^14 coalitions). Ratios are xplain / the better (lower) of shap's two.
+2. TreeSHAP: xplain ``explain_batch(..., method="tree_shap")`` vs one
+   ``shap.TreeExplainer(data=background).shap_values(rows)`` (the pipeline's preprocessing
+   included in shap's time), interventional, same 100 background rows.
+3. LIME: xplain ``lime`` vs ``lime.lime_tabular.LimeTabularExplainer`` at equal
+   ``num_samples`` (5000, lime's default; quartile discretisation, all 14 features): time,
+   and agreement of the top-5 features by |weight| (shared / 5), with each library's
+   agreement with itself under another seed as the noise floor.
+
+Run: ``.venv/bin/python benchmarks/bench_tabular.py [--rows 6] [--repeats 3] [--threads 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import shap
+import torch
+from lime.lime_tabular import LimeTabularExplainer
+from threadpoolctl import threadpool_limits
+
+from xplain.zoo import AdultModels, adult_models
+
+BUDGETS = (512, 2048, 8192)
+TOP_K = 5
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def side_by_side(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple]:
+    """Median wall time and the first result of each run; warm-up first, interleaved."""
+    for fn in runs.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    results: dict[str, object] = {}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            seconds, out = timed(fn)
+            times[name].append(seconds)
+            results.setdefault(name, out)
+    return {name: (statistics.median(times[name]), results[name]) for name in runs}
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:6.3g}" if b > 0 else "   inf"
+
+
+def bench_kernel_shap(models: AdultModels, args: argparse.Namespace) -> None:
+    ex = models.gbt_explainer(background_size=args.background, background_method="sample")
+    schema, background = ex.adapter.schema, ex.adapter.background.rows  # [K, 14]
+    rows = [models.X_test.iloc[i] for i in range(args.rows)]
+    points = np.stack([schema.row(row) for row in rows])  # [R, 14] schema matrix
+
+    def f(matrix: np.ndarray) -> np.ndarray:  # what shap calls: P(>50K) of schema rows
+        return models.gbt.predict_proba(schema.to_frame(np.asarray(matrix, float)))[:, 1]
+
+    kernel = shap.KernelExplainer(f, background)
+    exact = np.stack([ex.explain(row, "exact_shapley", target=1).values for row in rows])
+    constant = ((background[None] == points[:, None]).all(1)).sum(1)  # [R]
+    print(
+        f"(a) KernelSHAP: {args.rows} test rows, {len(background)} background rows, 14 "
+        f"features; rows where shap drops columns equal in the row and every background row "
+        f"(exact null players): {int((constant > 0).sum())} (dropped per row: "
+        f"{constant.tolist()})"
+    )
+    print(
+        f"{'budget':>7} {'xplain err':>11} {'shap err':>10} {'shap l1=F':>10} "
+        f"{'err ratio':>9} | {'xplain s':>9} {'shap s':>8} {'l1=F s':>8} {'time ratio':>10}"
+    )
+
+    def ours(budget: int) -> Callable[[], np.ndarray]:
+        return lambda: np.stack(
+            [
+                ex.explain(row, "kernel_shap", target=1, max_evals=budget, seed=r).values
+                for r, row in enumerate(rows)
+            ]
+        )
+
+    def theirs(budget: int, **kw: object) -> Callable[[], np.ndarray]:
+        def run() -> np.ndarray:
+            out = []
+            for r, point in enumerate(points):
+                np.random.seed(r)  # shap samples with the global numpy RNG
+                out.append(kernel.shap_values(point[None], nsamples=budget, silent=True, **kw))
+            return np.concatenate(out).reshape(len(points), -1)
+
+        return run
+
+    for budget in BUDGETS:
+        result = side_by_side(
+            {
+                "xplain": ours(budget),
+                "shap": theirs(budget),
+                "shap_l1_false": theirs(budget, l1_reg=False),
+            },
+            args.repeats,
+        )
+        err = {name: float(np.abs(values - exact).mean()) for name, (_, values) in result.items()}
+        sec = {name: seconds for name, (seconds, _) in result.items()}
+        best_err = min(err["shap"], err["shap_l1_false"])
+        best_sec = min(sec["shap"], sec["shap_l1_false"])
+        print(
+            f"{budget:>7} {err['xplain']:11.2e} {err['shap']:10.2e} {err['shap_l1_false']:10.2e} "
+            f"{ratio(err['xplain'], best_err):>9} | {sec['xplain']:9.3f} {sec['shap']:8.3f} "
+            f"{sec['shap_l1_false']:8.3f} {ratio(sec['xplain'], best_sec):>10}"
+        )
+    model_rows = points[:1].repeat(BUDGETS[-1] * len(background), 0)
+    seconds, _ = timed(lambda: f(model_rows))
+    print(
+        f"model alone on {BUDGETS[-1]} x {len(background)} rows (one budget-{BUDGETS[-1]} "
+        f"explanation's evaluations): {seconds:.3f} s per row explained"
+    )
+    print("targets: err ratio <= 0.5, time ratio <= 0.2\n")
+
+
+def bench_tree_shap(models: AdultModels, args: argparse.Namespace) -> None:
+    ex = models.gbt_explainer(background_size=100, background_method="sample")
+    adapter = ex.adapter
+    rows = models.X_test.iloc[: args.tree_rows]
+    preprocess, trees = models.gbt[:-1], models.gbt[-1]
+    background = adapter.schema.to_frame(adapter.background.rows)  # the same 100 rows
+    names = list(preprocess.get_feature_names_out())
+    order = [names.index(column) for column in rows.columns]  # model column of each column
+
+    def ours() -> np.ndarray:  # explain_batch(DataFrame) would iterate its column names
+        instances = [row for _, row in rows.iterrows()]
+        return np.stack([e.values for e in ex.explain_batch(instances, "tree_shap", target=1)])
+
+    def theirs() -> np.ndarray:
+        explainer = shap.TreeExplainer(
+            trees,
+            data=preprocess.transform(background).astype(float),
+            feature_perturbation="interventional",
+            model_output="probability",
+        )
+        values = explainer.shap_values(preprocess.transform(rows).astype(float))
+        return np.asarray(values)[:, order]
+
+    ours_s, ours_values = timed(ours)  # per-row path: ~minutes, so timed once (after warm-up)
+    result = side_by_side({"shap": theirs}, args.repeats)
+    shap_s, shap_values = result["shap"]
+    print(
+        f"(b) TreeSHAP, {len(rows)} rows, 100 background rows (interventional, probability)\n"
+        f"xplain explain_batch {ours_s:8.3f} s ({1000 * ours_s / len(rows):.1f} ms/row, once)   "
+        f"shap {shap_s:7.3f} s ({1000 * shap_s / len(rows):.2f} ms/row)   "
+        f"ratio {ratio(ours_s, shap_s)}   (target <= 1.1)\n"
+        f"max |xplain - shap| over all values: {np.abs(ours_values - shap_values).max():.2e}\n"
+    )
+
+
+def bench_lime(models: AdultModels, args: argparse.Namespace) -> None:
+    ex = models.gbt_explainer(background_size=20, background_method="sample")
+    schema, data = ex.adapter.schema, ex.adapter.data  # training rows as a schema matrix
+    rows = [models.X_test.iloc[i] for i in range(args.lime_rows)]
+    points = np.stack([schema.row(row) for row in rows])
+    categorical = [j for j, c in enumerate(schema.columns) if c.categorical]
+
+    def proba(matrix: np.ndarray) -> np.ndarray:
+        return models.gbt.predict_proba(schema.to_frame(np.asarray(matrix, float)))
+
+    def lime_package(seed: int) -> LimeTabularExplainer:
+        return LimeTabularExplainer(
+            data,
+            mode="classification",
+            feature_names=schema.names,
+            categorical_features=categorical,
+            categorical_names={j: list(schema.columns[j].categories) for j in categorical},
+            discretize_continuous=True,
+            random_state=seed,
+        )
+
+    def ours(seed: int) -> Callable[[], np.ndarray]:
+        return lambda: np.stack(
+            [
+                ex.explain(row, "lime", target=1, num_samples=5000, seed=seed + r).values
+                for r, row in enumerate(rows)
+            ]
+        )
+
+    def theirs(seed: int) -> Callable[[], np.ndarray]:
+        explainer = lime_package(seed)
+
+        def run() -> np.ndarray:
+            out = np.zeros((len(points), len(schema)))
+            for r, point in enumerate(points):
+                e = explainer.explain_instance(
+                    point, proba, labels=(1,), num_features=len(schema), num_samples=5000
+                )
+                for j, weight in e.as_map()[1]:
+                    out[r, j] = weight
+            return out
+
+        return run
+
+    result = side_by_side({"xplain": ours(0), "lime": theirs(0)}, args.repeats)
+    (ours_s, a), (lime_s, b) = result["xplain"], result["lime"]
+    a2, b2 = ours(1000)(), theirs(1000)()
+
+    def agreement(u: np.ndarray, v: np.ndarray) -> float:
+        top = lambda w: set(np.argsort(-np.abs(w), kind="stable")[:TOP_K])  # noqa: E731
+        return float(np.mean([len(top(x) & top(y)) / TOP_K for x, y in zip(u, v, strict=True)]))
+
+    print(
+        f"(c) LIME, {len(rows)} rows, num_samples=5000\n"
+        f"time: xplain {ours_s:7.3f} s   lime {lime_s:7.3f} s   ratio {ratio(ours_s, lime_s)}\n"
+        f"top-{TOP_K} agreement: xplain vs lime {agreement(a, b):.2f}   "
+        f"xplain vs xplain (other seed) {agreement(a, a2):.2f}   "
+        f"lime vs lime (other seed) {agreement(b, b2):.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=6, help="rows for KernelSHAP")
+    parser.add_argument("--background", type=int, default=20, help="KernelSHAP background")
+    parser.add_argument("--tree-rows", type=int, default=1000)
+    parser.add_argument("--lime-rows", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(args.threads)
+    with threadpool_limits(args.threads):
+        models = adult_models(seed=0)
+        print(
+            f"Adult GBT (test accuracy {models.gbt_accuracy:.3f}), {args.threads} threads, "
+            f"median of {args.repeats} repeats\n"
+        )
+        bench_kernel_shap(models, args)
+        bench_tree_shap(models, args)
+        bench_lime(models, args)
+
+
+if __name__ == "__main__":
+    main()
