@@ -21,7 +21,8 @@ def build_method(name: str, params: dict[str, Any]) -> Method:
     cls = get_method(name)
     if issubclass(cls, GradientMethod):
         _check_gradient_names(name, cls, params)
-    wants_noise = any(key in NOISE_PARAMETERS for key in params)
+    # a name the method declares itself (deepshap's and gradient_shap's ``seed``) is its own
+    wants_noise = any(key in NOISE_PARAMETERS and key not in cls.parameters for key in params)
     if wants_noise and cls is not SmoothGrad and issubclass(cls, GradientMethod):
         return SmoothGrad(base=name, **params)
     return cls(**params)

@@ -48,7 +48,10 @@ class SmoothGrad(GradientMethod):
                 f"The 'base' parameter of smoothgrad must name a gradient method other than "
                 f"smoothgrad. Got {base!r}."
             )
-        self.base = base_cls(**{k: v for k, v in params.items() if k not in NOISE_PARAMETERS})
+        own = base_cls.parameters  # a shared name (``seed``) goes to the base method too
+        self.base = base_cls(
+            **{k: v for k, v in params.items() if k not in NOISE_PARAMETERS or k in own}
+        )
         self.params = {"base": base, **self.params, **self.base.params}
 
     def __repr__(self) -> str:
