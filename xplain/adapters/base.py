@@ -75,6 +75,9 @@ class InterpretableView:
 
     ``active`` lists the indices (into the Explanation's features) that are perturbed;
     features outside it (e.g. [CLS]/[SEP] tokens) are always present and get value 0.
+    ``null_players`` flags features whose removal provably changes no model input (a
+    column equal to the instance's value in every background row): their Shapley value
+    is exactly 0, so the Shapley methods leave them out of the game.
     """
 
     n_features: int
@@ -86,6 +89,7 @@ class InterpretableView:
     # LIME's modality-specific sampling (e.g. tabular: Gaussian or quartile bins from
     # training statistics); None means "sample binary masks", as LIME does for text.
     sample_neighbourhood: Callable[[int, np.random.Generator], Neighbourhood] | None = None
+    null_players: np.ndarray | None = None  # bool [d], or None when unknown
 
     def to_features(self, values: np.ndarray) -> np.ndarray:
         """Values ``[n_features]`` of the active features -> ``[n_total]`` (0 elsewhere)."""

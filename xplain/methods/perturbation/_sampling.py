@@ -6,7 +6,7 @@ A coalition is a boolean mask ``[d]`` over the view's active features (True = pr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -34,6 +34,36 @@ def evaluate_target(
         scores = np.asarray(view.evaluate(masks[start : start + step]), dtype=np.float64)
         out[start : start + step] = scores.reshape(scores.shape[0], -1)[:, target]
     return out
+
+
+def without_null_players(view: InterpretableView) -> tuple[InterpretableView, np.ndarray]:
+    """The game restricted to the players that can matter, and their indices ``[d']``.
+
+    A null player (``view.null_players``) adds nothing to any coalition, so its Shapley
+    value is 0 and dropping it leaves every other player's value unchanged (Shapley 1953,
+    the null-player and dummy axioms). Fewer players make enumeration and sampling cheaper.
+    """
+    null = view.null_players
+    if null is None or not np.any(null):
+        return view, np.arange(view.n_features)
+    keep = np.flatnonzero(~np.asarray(null, dtype=bool))
+    d = view.n_features
+
+    def evaluate(masks: np.ndarray) -> np.ndarray:
+        masks = np.asarray(masks, dtype=bool).reshape(-1, keep.shape[0])
+        full = np.ones((masks.shape[0], d), dtype=bool)  # null players: present or not, alike
+        full[:, keep] = masks
+        return view.evaluate(full)
+
+    reduced = replace(
+        view,
+        n_features=int(keep.shape[0]),
+        evaluate=evaluate,
+        active=view.active[keep],
+        sample_neighbourhood=None,
+        null_players=None,
+    )
+    return reduced, keep
 
 
 def all_coalitions(d: int) -> np.ndarray:

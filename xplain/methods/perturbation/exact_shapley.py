@@ -11,7 +11,11 @@ from xplain._validation import NONE, Interval, Param
 from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
 from xplain.methods.base import Attribution, PerturbationMethod
-from xplain.methods.perturbation._sampling import all_coalitions, evaluate_target
+from xplain.methods.perturbation._sampling import (
+    all_coalitions,
+    evaluate_target,
+    without_null_players,
+)
 from xplain.registry import register_method
 
 
@@ -25,7 +29,9 @@ class ExactShapley(PerturbationMethod):
     ``phi_i = sum_{S not containing i} |S|! (d - |S| - 1)! / d! (v(S + i) - v(S))``.
     The ``2^d - 2`` coalitions other than the empty and the full one (whose scores the
     view already holds) go through the model in batches of ``batch_size`` masks.
-    Refuses inputs with more than ``max_features`` features (default 16, i.e. 65,534
+    Null players flagged by the view (e.g. a column equal in the row and every background
+    row) get 0 and are left out of the game. Refuses inputs with more than ``max_features``
+    features (default 16, i.e. 65,534
     model evaluations); use ``kernel_shap`` for those.
 
     Diagnostics: ``efficiency_gap`` = ``|sum(phi) - (f(x) - f(empty))|`` (rounding only).
@@ -41,6 +47,13 @@ class ExactShapley(PerturbationMethod):
     }
 
     def attribute(self, view: InterpretableView, target: int) -> Attribution:
+        game, players = without_null_players(view)  # null players: exactly 0
+        phi = np.zeros(view.n_features)
+        phi[players] = self._shapley(game, target)
+        total = float(view.scores[target] - view.base_scores[target])
+        return Attribution(phi, {"efficiency_gap": float(abs(phi.sum() - total))})
+
+    def _shapley(self, view: InterpretableView, target: int) -> np.ndarray:
         d = view.n_features
         limit = self.params["max_features"]
         if d > limit:
@@ -55,9 +68,7 @@ class ExactShapley(PerturbationMethod):
         v[0], v[-1] = view.base_scores[target], view.scores[target]
         if d >= 2:
             v[1:-1] = evaluate_target(view, masks[1:-1], target, self.params["batch_size"])
-        phi = shapley_from_values(v, d)
-        total = float(view.scores[target] - view.base_scores[target])
-        return Attribution(phi, {"efficiency_gap": float(abs(phi.sum() - total))})
+        return shapley_from_values(v, d)
 
 
 def shapley_from_values(v: np.ndarray, d: int) -> np.ndarray:

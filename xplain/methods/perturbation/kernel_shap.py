@@ -15,6 +15,7 @@ from xplain.methods.perturbation._sampling import (
     ShapleyDesign,
     evaluate_target,
     shapley_design,
+    without_null_players,
 )
 from xplain.methods.perturbation._surrogate import constrained_wls
 from xplain.registry import register_method
@@ -47,7 +48,9 @@ class KernelShap(PerturbationMethod):
     sandwich covariance of the regression over the independent sampled pairs, with the
     enumerated coalitions held fixed (Covert and Lee 2021, Sec. 4); ``converged`` when
     ``max(std_err) <= 0.01 * max|phi|``; ``n_coalitions`` evaluated; ``exact``;
-    ``efficiency_gap`` = ``|sum(phi) - (f(x) - f(empty))|``.
+    ``efficiency_gap`` = ``|sum(phi) - (f(x) - f(empty))|``; ``null_players``, the number of
+    features the view proved inert (value exactly 0, left out of the game, so a budget of
+    ``2^d' - 2`` for the ``d'`` others already gives the exact answer).
     """
 
     name: ClassVar[str] = "kernel_shap"
@@ -62,13 +65,24 @@ class KernelShap(PerturbationMethod):
     }
 
     def attribute(self, view: InterpretableView, target: int) -> Attribution:
+        game, players = without_null_players(view)
+        phi, std_err, n, exact = self._estimate(game, target)
+        values, errors = np.zeros(view.n_features), np.zeros(view.n_features)
+        values[players], errors[players] = phi, std_err  # null players: exactly 0
+        total = float(view.scores[target] - view.base_scores[target])
+        diagnostics = _diagnostics(view, values, errors, n, exact, total)
+        diagnostics["null_players"] = int(view.n_features - players.shape[0])
+        return Attribution(values, diagnostics)
+
+    def _estimate(
+        self, view: InterpretableView, target: int
+    ) -> tuple[np.ndarray, np.ndarray, int, bool]:
+        """Shapley values, their standard errors, coalitions evaluated, exactness."""
         d = view.n_features
         v0 = float(view.base_scores[target])
         total = float(view.scores[target]) - v0  # f(x) - f(empty)
         if d < 2:
-            values = np.full(d, total)
-            diagnostics = _diagnostics(view, values, np.zeros(d), 0, True, total)
-            return Attribution(values, diagnostics)
+            return np.full(d, total), np.zeros(d), 0, True
 
         budget = self.params["max_evals"] or 2 * d + DEFAULT_RANDOM_EVALS
         needed = min(2 * d, 2**d - 2)
@@ -85,8 +99,7 @@ class KernelShap(PerturbationMethod):
         y = evaluate_target(view, design.masks, target, self.params["batch_size"]) - v0
         phi, sensitivity = constrained_wls(design.masks, y, design.weights, total)
         std_err = _standard_errors(design, y, phi, sensitivity)
-        n = design.masks.shape[0]
-        return Attribution(phi, _diagnostics(view, phi, std_err, n, design.exact, total))
+        return phi, std_err, int(design.masks.shape[0]), design.exact
 
 
 def _diagnostics(
