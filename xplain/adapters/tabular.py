@@ -230,6 +230,7 @@ class TabularAdapter(Adapter):
             base_scores=self.base_scores(output),
             n_total=d,
             sample_neighbourhood=lambda n, rng: self._neighbourhood(row, output, n, rng),
+            null_players=(rows == row[None]).all(0),  # replacing these changes no row
         )
 
     def _neighbourhood(
