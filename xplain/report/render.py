@@ -100,11 +100,15 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render_document(title: str, sections: list[tuple[str, list[Explanation]]]) -> str:
-    """A standalone page with titled sections of explanations (used by the demo and CLI)."""
+def render_document(title: str, sections: list[tuple[str, list[Any]]]) -> str:
+    """A standalone page with titled sections (used by the demo and CLI).
+
+    A section's items are anything with ``to_html()``: Explanations, Comparisons,
+    BatchReports.
+    """
     parts = []
-    for heading, explanations in sections:
-        body = "".join(render_explanation(e) for e in explanations)
+    for heading, items in sections:
+        body = "".join(item.to_html() for item in items)
         parts.append(
             environment().from_string("<section><h1>{{ h }}</h1>{{ body }}</section>").render(
                 h=heading, body=Markup(body)
