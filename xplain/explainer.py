@@ -139,15 +139,58 @@ class Explainer:
         progress: bool = False,
         **params: Any,
     ) -> list[Explanation]:
-        """Explain each instance in turn (parameters validated once, up front)."""
+        """Explain many instances with one method: one Explanation each, in their order.
+
+        ``instances`` is split by the adapter (``Adapter.split_batch``): a list of
+        instances, the rows of a DataFrame or 2-D array, the images of an ``[N, ...]``
+        array or tensor. Methods that explain many instances in one pass
+        (``Method.batched()``, e.g. ``tree_shap``) get them all at once, after one model
+        call predicting every instance; each Explanation equals what ``explain`` returns
+        for its instance, except ``n_model_evals`` and ``seconds``: the batch's model
+        evaluations and time (after encoding) are shared out evenly over its instances
+        (the first ones take the remainder of the evaluations), so they sum to the
+        batch's totals. Other methods explain the instances one by one.
+        """
         from tqdm.auto import tqdm
 
         method = method or self._default_method()
-        self._build(method, params)
-        items = list(instances)
+        algorithm = self._build(method, params)
+        items = self.adapter.split_batch(instances)
+        if not (algorithm.batched() and items):
+            return [
+                self.explain(item, method, target, **params)
+                for item in tqdm(items, disable=not progress, desc=method)
+            ]
+        with tqdm(total=len(items), disable=not progress, desc=method) as bar:
+            explanations = self._attribute_batch(items, target, method, algorithm)
+            bar.update(len(items))
+        return explanations
+
+    def _attribute_batch(
+        self, items: list[Any], target: int | str | None, method: str, algorithm: Method
+    ) -> list[Explanation]:
+        """Encode all items, predict them in one call, attribute them in one method call."""
+        adapter, n = self.adapter, len(items)
+        encoded = [adapter.encode(item) for item in items]
+        start_evals, start_time = adapter.n_model_evals, time.perf_counter()
+        predictions = np.asarray(adapter.predict_batch(encoded), dtype=np.float64)  # [n, C]
+        labels = self._labels(predictions.shape[1])
+        targets = [resolve_target(target, p, labels) for p in predictions]
+        views = adapter.view_batch(algorithm.view, encoded, self.output)
+        results = algorithm.attribute_batch(views, targets)
+        values = [view.to_features(r.values) for view, r in zip(views, results, strict=True)]
+        total = adapter.n_model_evals - start_evals
+        evals = [total // n + (i < total % n) for i in range(n)]
+        seconds = (time.perf_counter() - start_time) / n
         return [
-            self.explain(item, method, target, **params)
-            for item in tqdm(items, disable=not progress, desc=method)
+            self._explanation(
+                _Prepared(encoded[i], predictions[i], labels, targets[i], evals[i], seconds),
+                method,
+                algorithm,
+                values[i],
+                results[i].diagnostics,
+            )
+            for i in range(n)
         ]
 
     # -- helpers -------------------------------------------------------------------------
@@ -156,14 +199,12 @@ class Explainer:
         encoded = self.adapter.encode(instance)
         start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
         probabilities = np.asarray(self.adapter.predict(encoded), dtype=np.float64)
-        labels = self.adapter.labels
-        if len(labels) != len(probabilities):
-            labels = [str(i) for i in range(len(probabilities))]
+        labels = self._labels(len(probabilities))
         index = resolve_target(target, probabilities, labels)
         return _Prepared(
             encoded,
             probabilities,
-            list(labels),
+            labels,
             index,
             self.adapter.n_model_evals - start_evals,
             time.perf_counter() - start_time,
@@ -171,12 +212,30 @@ class Explainer:
 
     def _attribute(self, prepared: _Prepared, method: str, algorithm: Method) -> Explanation:
         """Run ``algorithm`` on a prepared instance; the prediction's cost is included."""
-        encoded, index, labels = prepared.encoded, prepared.target, prepared.labels
         start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
-        view = self.adapter.view(algorithm.view, encoded, self.output)
-        result = algorithm.attribute(view, index)
+        view = self.adapter.view(algorithm.view, prepared.encoded, self.output)
+        result = algorithm.attribute(view, prepared.target)
         values = view.to_features(result.values)
+        spent = _Prepared(
+            prepared.encoded,
+            prepared.probabilities,
+            prepared.labels,
+            prepared.target,
+            prepared.n_model_evals + self.adapter.n_model_evals - start_evals,
+            prepared.seconds + time.perf_counter() - start_time,
+        )
+        return self._explanation(spent, method, algorithm, values, result.diagnostics)
 
+    def _explanation(
+        self,
+        prepared: _Prepared,
+        method: str,
+        algorithm: Method,
+        values: np.ndarray,
+        diagnostics: dict[str, Any],
+    ) -> Explanation:
+        """The Explanation of a prepared instance (``n_model_evals``, ``seconds``: all spent)."""
+        encoded, index, labels = prepared.encoded, prepared.target, prepared.labels
         return Explanation(
             features=list(encoded.features),
             values=np.asarray(values, dtype=np.float64),
@@ -186,9 +245,9 @@ class Explainer:
             labels=list(labels),
             method=method,
             params=dict(algorithm.params),
-            diagnostics={**encoded.notes, **result.diagnostics},
-            n_model_evals=prepared.n_model_evals + self.adapter.n_model_evals - start_evals,
-            seconds=prepared.seconds + time.perf_counter() - start_time,
+            diagnostics={**encoded.notes, **diagnostics},
+            n_model_evals=prepared.n_model_evals,
+            seconds=prepared.seconds,
             modality=self.adapter.modality,
             output=self.output,
             special=np.asarray(encoded.special, dtype=bool)
@@ -196,6 +255,11 @@ class Explainer:
             else np.zeros(len(encoded.features), dtype=bool),
             instance=encoded.instance,
         )
+
+    def _labels(self, n_outputs: int) -> list[str]:
+        """The adapter's labels, or ``"0"``, ``"1"``... when they do not match the outputs."""
+        labels = self.adapter.labels
+        return list(labels) if len(labels) == n_outputs else [str(i) for i in range(n_outputs)]
 
     def _default_method(self) -> str:
         return "integrated_gradients" if self.adapter.supports("differentiable") else "kernel_shap"

@@ -118,7 +118,7 @@ def test_a_mask_scores_the_weighted_interventional_expectation(table, pipeline) 
     np.testing.assert_allclose(chunked_view.evaluate(masks), got, atol=1e-12)
 
 
-def test_evaluations_batch_all_masks_and_rows_into_large_calls(table) -> None:
+def test_each_distinct_masked_row_is_scored_once_in_large_calls(table) -> None:
     frame, y = table
     calls = []
 
@@ -128,10 +128,29 @@ def test_evaluations_batch_all_masks_and_rows_into_large_calls(table) -> None:
         return np.stack([1 - p, p], 1)
 
     adapter = TabularAdapter(model, frame, background_size=10, max_batch_rows=1000)
-    view = adapter.interpretable_view(adapter.encode(frame.iloc[0]), "probability")
+    encoded = adapter.encode(frame.iloc[0])
+    view = adapter.interpretable_view(encoded, "probability")
     calls.clear()
     view.evaluate(np.ones((250, 6), bool))
-    assert calls == [1000, 1000, 500]  # 100 masks x 10 rows per call
+    assert calls == [1]  # every hybrid is the row itself: scored once
+    masks = np.random.default_rng(0).random((3000, 6)) < 0.5
+    row, rows = encoded.data["row"], adapter.background.rows
+    hybrids = np.where(masks[:, None, :], row, rows[None]).reshape(-1, 6)  # [30000, 6]
+    differs = rows != row[None]  # [10, 6]
+    # a hybrid is keyed by its background row and the columns it takes from it
+    keys = {(k, tuple(np.flatnonzero(~m & differs[k]))) for m in masks for k in range(10)}
+    keys = {(k, cols) for k, cols in keys if cols}  # the row itself is already known
+    calls.clear()
+    scores = view.evaluate(masks)
+    assert sum(calls) == len(keys) < len(hybrids) / 50  # 30,000 hybrids, a few hundred calls
+    assert len({tuple(h) for h in hybrids.tolist()}) <= sum(calls) + 1
+    assert max(calls) <= 1000
+    p = 1 / (1 + np.exp(-(hybrids[:, 0].astype(float) - 45) / 10))  # "age" is column 0
+    expected = (p.reshape(3000, 10) * adapter.background.weights).sum(1)
+    np.testing.assert_allclose(scores[:, 1], expected, atol=1e-12)
+    calls.clear()
+    view.evaluate(masks[:100])  # remembered: nothing is scored again
+    assert calls == []
 
 
 def test_kmeans_background_summarises_the_data(table) -> None:

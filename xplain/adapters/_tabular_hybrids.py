@@ -45,7 +45,8 @@ class HybridScorer:
         if self.keyed:
             self.bits = differs.astype(np.int64) << np.arange(d, dtype=np.int64)  # [K, d]
             self.row_code = np.arange(k, dtype=np.int64) << d  # [K]
-        self.memo: dict[int, np.ndarray] = {}
+        self.keys = np.zeros(0, dtype=np.int64)  # sorted keys scored so far
+        self.scores = np.zeros((0, n_outputs))  # [M, C] their scores
         self.n_hybrids = self.n_scored = 0
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
@@ -62,13 +63,10 @@ class HybridScorer:
         changed = absent @ self.bits.T  # [n, K]
         keys = np.where(changed == 0, 0, changed | self.row_code[None])  # 0: the row itself
         unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        known = np.fromiter((key in self.memo for key in unique.tolist()), bool, len(unique))
-        new = np.flatnonzero(~known)
-        if new.size:
+        new = ~self._known(unique)
+        if new.any():
             cells = first[new]  # flat (mask, background row) indices of the new keys
-            rows = np.where(
-                masks[cells // k], self.row[None], self.background[cells % k]
-            )  # [u, d]
+            rows = np.where(masks[cells // k], self.row[None], self.background[cells % k])
             scores = np.concatenate(
                 [
                     self.score(rows[i : i + self.max_rows])
@@ -76,10 +74,18 @@ class HybridScorer:
                 ]
             )  # [u, C]
             self.n_scored += len(rows)
-            self.memo.update(zip(unique[new].tolist(), scores, strict=True))
-        table = np.stack([self.memo[key] for key in unique.tolist()])  # [U, C]
+            keys_all = np.concatenate([self.keys, unique[new]])
+            order = np.argsort(keys_all, kind="stable")
+            self.keys = keys_all[order]
+            self.scores = np.concatenate([self.scores, scores])[order]
+        table = self.scores[np.searchsorted(self.keys, unique)]  # [U, C]
         per_cell = table[inverse.reshape(keys.shape)]  # [n, K, C]
         return np.einsum("nkc,k->nc", per_cell, self.weights)
+
+    def _known(self, keys: np.ndarray) -> np.ndarray:
+        """Which of the sorted ``keys`` were scored before ``[U]``."""
+        at = np.searchsorted(self.keys, keys).clip(max=max(len(self.keys) - 1, 0))
+        return (self.keys[at] == keys) if len(self.keys) else np.zeros(len(keys), bool)
 
     def _plain(self, masks: np.ndarray) -> np.ndarray:
         """Every hybrid scored (too many columns to key them)."""

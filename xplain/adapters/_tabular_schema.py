@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class TabularSchema:
             {value: code for code, value in enumerate(c.categories)} if c.categorical else None
             for c in self.columns
         ]
+        self._integer = [pd.api.types.is_integer_dtype(c.dtype) for c in self.columns]
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -196,12 +198,13 @@ class TabularSchema:
         """A validated row ``[d]`` as ``{column: value}`` with plain Python values."""
         out: dict[Any, Any] = {}
         for j, column in enumerate(self.columns):
-            if column.categorical:
-                value = column.categories[int(row[j])]
-            elif pd.api.types.is_integer_dtype(column.dtype) and row[j] == round(row[j]):
-                value = int(row[j])
+            number = float(row[j])
+            if column.categories is not None:
+                value = column.categories[int(number)]
+            elif self._integer[j] and number.is_integer():
+                value = int(number)
             else:
-                value = float(row[j])
+                value = number
             out[column.label] = value.item() if isinstance(value, np.generic) else value
         return out
 
@@ -270,7 +273,7 @@ class TabularSchema:
                 f"Column {column.name!r} is numeric, but the instance has {value!r} "
                 f"({type(value).__name__}); pass a number."
             )
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             raise InvalidInputError(
                 f"Column {column.name!r} of the instance is {value!r}; xplain explains "
                 "complete rows: fill in a finite value."

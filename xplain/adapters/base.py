@@ -21,12 +21,14 @@ of the Explanation (``encoded.features``). A method declares which view it needs
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+
+from xplain.errors import InvalidInputError
 
 
 @dataclass
@@ -90,6 +92,9 @@ class InterpretableView:
     # training statistics); None means "sample binary masks", as LIME does for text.
     sample_neighbourhood: Callable[[int, np.random.Generator], Neighbourhood] | None = None
     null_players: np.ndarray | None = None  # bool [d], or None when unknown
+    # masks per evaluate call when the method is given none; None: the method's default
+    # (a view that batches its model calls itself, like the tabular one, takes them all)
+    batch_size: int | None = None
 
     def to_features(self, values: np.ndarray) -> np.ndarray:
         """Values ``[n_features]`` of the active features -> ``[n_total]`` (0 elsewhere)."""
@@ -177,3 +182,38 @@ class Adapter(ABC):
     def view(self, kind: str, encoded: Encoded, output: str) -> Any:
         """The view of ``encoded`` that a method of kind ``kind`` needs."""
         return getattr(self, f"{kind}_view")(encoded, output)
+
+    # -- many instances (explain_batch) ------------------------------------------------------
+    def split_batch(self, instances: Any) -> list[Any]:
+        """The instances of a batch, one item per instance (override for table-like batches).
+
+        By default a batch is any iterable of instances: a list, or the first axis of an
+        array or tensor (``[N, C, H, W]`` images, ``[N, d]`` rows).
+        """
+        if isinstance(instances, str):
+            raise InvalidInputError(
+                "explain_batch expects a list of instances and got one string; pass "
+                "[text] or use explain(text)."
+            )
+        try:
+            return list(instances)
+        except TypeError as err:
+            raise InvalidInputError(
+                "explain_batch expects an iterable of instances (a list, or an array whose "
+                f"first axis indexes them). Got {type(instances).__name__}."
+            ) from err
+
+    def predict_batch(self, encoded: Sequence[Encoded]) -> np.ndarray:
+        """Predictions ``[N, C]`` of many instances (override to make it one model call)."""
+        return np.stack([np.asarray(self.predict(e), dtype=np.float64) for e in encoded])
+
+    def view_batch(self, kind: str, encoded: Sequence[Encoded], output: str) -> list[Any]:
+        """The views of many instances, from ``<kind>_view_batch`` when the adapter has one.
+
+        Views built together may share their parts (the same model and background
+        objects), which is what batched methods (``Method.attribute_batch``) look for.
+        """
+        build = getattr(self, f"{kind}_view_batch", None)
+        if build is not None:
+            return list(build(encoded, output))
+        return [self.view(kind, e, output) for e in encoded]

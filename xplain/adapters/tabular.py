@@ -21,6 +21,7 @@ Views:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -40,6 +41,7 @@ from xplain._validation import (
 )
 from xplain.adapters._tabular_background import METHODS, summarise
 from xplain.adapters._tabular_encoder import TabularEncoder
+from xplain.adapters._tabular_hybrids import HybridScorer
 from xplain.adapters._tabular_lime import DISCRETIZERS, LimeSampler
 from xplain.adapters._tabular_schema import TabularSchema, _as_frame
 from xplain.adapters._tabular_trees import TreeParts, shap_model_output, tree_parts
@@ -51,12 +53,18 @@ from xplain.adapters.base import (
     Neighbourhood,
     TreeView,
 )
-from xplain.errors import InvalidParameterError, MethodNotApplicableError, XplainError
+from xplain.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    MethodNotApplicableError,
+    XplainError,
+)
 from xplain.models.base import OUTPUTS, explained_scores
 from xplain.models.callable import CallableModel, TabularModel
 from xplain.models.sklearn import SklearnModel
 from xplain.models.torch import TorchClassifier
 
+MASKS_PER_EVALUATE = 16384  # coalitions per call of the perturbation view's evaluate
 _NAMES = InstanceOf((list, tuple), "a list of column names")
 
 
@@ -189,8 +197,25 @@ class TabularAdapter(Adapter):
         )
 
     def predict(self, encoded: Encoded) -> np.ndarray:
+        return self.predict_batch([encoded])[0]
+
+    def predict_batch(self, encoded: Sequence[Encoded]) -> np.ndarray:
         output = "probability" if "probability" in self.outputs else self.outputs[0]
-        return self.scores(encoded.data["row"][None], output)[0]
+        return self._row_scores(encoded, output)  # [n, C]
+
+    def split_batch(self, instances: Any) -> list[Any]:
+        """Rows of a DataFrame (as ``{column: value}``) or of a 2-D array; else its items."""
+        if isinstance(instances, pd.DataFrame):
+            if instances.columns.duplicated().any():
+                dup = instances.columns[instances.columns.duplicated()][0]
+                raise InvalidInputError(f"The instances have the column {dup!r} more than once.")
+            return instances.to_dict("records")
+        if isinstance(instances, np.ndarray) and instances.ndim != 2:
+            raise InvalidInputError(
+                "explain_batch takes the rows of a 2-D array [n_rows, n_columns] (or a "
+                f"DataFrame, or a list of rows). Got an array of shape {list(instances.shape)}."
+            )
+        return super().split_batch(instances)
 
     def scores(self, rows: np.ndarray, output: str) -> np.ndarray:
         """Explained scores ``[n, C]`` of schema-matrix rows ``[n, d]``, in large calls."""
@@ -209,18 +234,15 @@ class TabularAdapter(Adapter):
     def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
         row = encoded.data["row"]  # [d]
         rows, weights = self.background.rows, self.background.weights  # [K, d], [K]
-        d, k = row.shape[0], rows.shape[0]
-        per_call = max(1, self.params["max_batch_rows"] // k)  # masks per model call
-
-        def evaluate(masks: np.ndarray) -> np.ndarray:
-            masks = np.asarray(masks, dtype=bool).reshape(-1, d)  # [n, d]
-            out = []
-            for start in range(0, masks.shape[0], per_call):
-                chunk = masks[start : start + per_call]  # [c, d]
-                hybrid = np.where(chunk[:, None, :], row, rows[None])  # [c, K, d]
-                scores = self._scores(hybrid.reshape(-1, d), output)  # [c K, C]
-                out.append(np.einsum("nkc,k->nc", scores.reshape(len(chunk), k, -1), weights))
-            return np.concatenate(out) if out else np.zeros((0, len(self.labels)))
+        d = row.shape[0]
+        evaluate = HybridScorer(
+            row,
+            rows,
+            weights,
+            lambda hybrid: self._scores(hybrid, output),
+            n_outputs=len(self.labels),
+            max_rows=self.params["max_batch_rows"],
+        )
 
         return InterpretableView(
             n_features=d,
@@ -231,6 +253,7 @@ class TabularAdapter(Adapter):
             n_total=d,
             sample_neighbourhood=lambda n, rng: self._neighbourhood(row, output, n, rng),
             null_players=(rows == row[None]).all(0),  # replacing these changes no row
+            batch_size=MASKS_PER_EVALUATE,  # the scorer sends distinct rows in large calls
         )
 
     def _neighbourhood(
@@ -278,24 +301,59 @@ class TabularAdapter(Adapter):
         return tree_parts(self.model, self.schema, self.data, self.background.rows)
 
     def tree_view(self, encoded: Encoded, output: str) -> TreeView:
+        return self.tree_view_batch([encoded], output)[0]
+
+    def tree_view_batch(self, encoded: Sequence[Encoded], output: str) -> list[TreeView]:
+        """Tree views of many rows: one preprocessing call and one model call for all.
+
+        The views share the estimator, the background and ``to_features``, so a batched
+        method can stack their rows and explain them in one pass.
+        """
         parts = self._tree_parts
         if not isinstance(parts, TreeParts):
             raise MethodNotApplicableError(f"tree_shap cannot explain this model: {parts}.")
-        row = encoded.data["row"][None]  # [1, d]
-        d = row.shape[1]
-        return TreeView(
-            model=parts.estimator,
-            row=self.model.transform(self.schema.to_frame(row)),  # [1, m]
-            background=self.model.transform(self.schema.to_frame(self.background.rows)),
-            model_output=shap_model_output(self.model, parts.estimator, output),
-            class_index=lambda target: target,
-            to_features=lambda values: parts.to_features(values, d),
-            scores=self.scores(row, output)[0],
-            base_scores=self.base_scores(output),
-            background_weights=self.background.weights,
-        )
+        rows = np.stack([e.data["row"] for e in encoded])  # [n, d]
+        d = rows.shape[1]
+        model_output = shap_model_output(self.model, parts.estimator, output)
+        inputs = self.model.transform(self.schema.to_frame(rows))  # [n, m]
+        scores = self._row_scores(encoded, output)  # [n, C]
+        base_scores = self.base_scores(output)
+
+        def to_features(values: np.ndarray) -> np.ndarray:
+            return parts.to_features(values, d)
+
+        return [
+            TreeView(
+                model=parts.estimator,
+                row=inputs[i : i + 1],  # [1, m]
+                background=self._tree_background,
+                model_output=model_output,
+                class_index=_identity,
+                to_features=to_features,
+                scores=scores[i],
+                base_scores=base_scores,
+                background_weights=self.background.weights,
+            )
+            for i in range(len(rows))
+        ]
+
+    @cached_property
+    def _tree_background(self) -> np.ndarray:
+        """The background rows in the tree model's own columns ``[K, m]`` (computed once)."""
+        return self.model.transform(self.schema.to_frame(self.background.rows))
 
     # -- calling the model ---------------------------------------------------------------
+    def _row_scores(self, encoded: Sequence[Encoded], output: str) -> np.ndarray:
+        """Scores ``[n, C]`` of encoded rows, kept on each Encoded: predicting a row and
+        building its view cost one model call between them, not two."""
+        kept = [e.data.setdefault("scores", {}) for e in encoded]
+        missing = [i for i, scores in enumerate(kept) if output not in scores]
+        if missing:
+            rows = np.stack([encoded[i].data["row"] for i in missing])  # [n_missing, d]
+            for i, scores in zip(missing, self.scores(rows, output), strict=True):
+                kept[i][output] = scores
+        return np.stack([scores[output] for scores in kept])
+
     def _scores(self, rows: np.ndarray, output: str) -> np.ndarray:
         """One model call on schema-matrix rows ``[n, d]`` -> scores ``[n, C]``."""
         if self.torch is None:
@@ -328,6 +386,10 @@ class TabularAdapter(Adapter):
                 f"{len(labels)} labels were given for a model with {logits.shape[1]} outputs."
             )
         return labels
+
+
+def _identity(target: int) -> int:
+    return target
 
 
 def _wrap(model: Any, labels: Any) -> TabularModel:

@@ -8,7 +8,7 @@ adapter and the paper it comes from, and implements ``attribute(view, target)``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -53,6 +53,21 @@ class Method(ABC):
     @abstractmethod
     def attribute(self, view: Any, target: int) -> Attribution:
         """Attributions for class ``target`` on ``view``."""
+
+    def attribute_batch(self, views: Sequence[Any], targets: Sequence[int]) -> list[Attribution]:
+        """Attributions of many instances: ``views[i]`` for class ``targets[i]``.
+
+        ``explain_batch`` calls it once for all rows when a method overrides it (see
+        :attr:`batched`); the result must equal ``attribute`` view by view. Views that an
+        adapter built together (``Adapter.view_batch``) may share their parts (model,
+        background), which is what lets an override compute them in one pass.
+        """
+        return [self.attribute(view, target) for view, target in zip(views, targets, strict=True)]
+
+    @classmethod
+    def batched(cls) -> bool:
+        """Whether the method computes :meth:`attribute_batch` in one pass (overrides it)."""
+        return cls.attribute_batch is not Method.attribute_batch
 
 
 class GradientMethod(Method):

@@ -28,7 +28,7 @@ def evaluate_target(
 ) -> np.ndarray:
     """Score of class ``target`` for each mask ``[n, d]`` -> ``[n]``, in batches."""
     masks = np.asarray(masks, dtype=bool)
-    step = batch_size or default_batch_size(masks.shape[1])
+    step = batch_size or view.batch_size or default_batch_size(masks.shape[1])
     out = np.empty(masks.shape[0])
     for start in range(0, masks.shape[0], step):
         scores = np.asarray(view.evaluate(masks[start : start + step]), dtype=np.float64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,11 +28,13 @@ class TreeShap(Method):
     * ``"interventional"`` (default when the view has background rows): Shapley values
       of ``v(S) = sum_k w_k f(x_S, b_k)``, the value function that ``kernel_shap`` and
       ``exact_shapley`` estimate on the tabular perturbation view, so all three agree.
-      shap averages its background rows uniformly; to honour the weights ``w_k`` of a
-      summarised background, shap explains each background row against the instance as
-      its only reference and the result is negated, since a single-reference Shapley
-      value is antisymmetric: ``phi(x; b) = -phi(b; x)``. So
-      ``phi(x) = -sum_k w_k phi(b_k; x)``, exactly, from one TreeExplainer.
+      shap averages its background rows uniformly, which is the answer for equal weights
+      (one TreeExplainer for all rows explained). To honour the weights ``w_k`` of a
+      summarised background, either each background row is one TreeExplainer's only
+      reference, ``phi(x) = sum_k w_k phi(x; b_k)``, or, when fewer rows are explained
+      than there are background rows, each explained row is the only reference and the
+      background rows are explained against it, negated, since a single-reference
+      Shapley value is antisymmetric: ``phi(x; b) = -phi(b; x)``. Both are exact.
     * ``"tree_path_dependent"`` (default without background): absent features follow
       the trees' training cover, no background is used. shap computes it for the raw
       output only: margins of boosted models, probabilities of forests.
@@ -49,6 +52,9 @@ class TreeShap(Method):
     With a one-hot encoding inside a Pipeline, shap's players are the indicator
     columns and a column's value is the sum over its indicators (the usual practice);
     that sum need not equal the Shapley value of the column as one player.
+
+    ``attribute_batch`` stacks the rows of views that share model and background (as
+    ``Adapter.view_batch`` builds them) and explains them in one shap call per group.
 
     Diagnostics: ``efficiency_gap`` = ``|sum(phi) - (f(x) - base_value)|`` with ``f(x)``
     from the model itself (so it also checks that shap read the model right), and
@@ -72,60 +78,105 @@ class TreeShap(Method):
     }
 
     def attribute(self, view: TreeView, target: int) -> Attribution:
+        return self.attribute_batch([view], [target])[0]
+
+    def attribute_batch(
+        self, views: Sequence[TreeView], targets: Sequence[int]
+    ) -> list[Attribution]:
+        """One shap pass per group of views sharing model and background (their rows stacked)."""
         shap = _import_shap()
-        mode = self.params["feature_perturbation"] or (
-            "interventional" if view.background is not None else "tree_path_dependent"
-        )
-        if mode == "interventional":
-            phi, expected = _interventional(shap, view), None
-        else:
-            phi, expected = _path_dependent(shap, view)
-
-        # shap explains one output for a binary boosted model: class 1's score, whose
-        # complement (1 - p, or the margin -z) is class 0's, with negated values.
-        n_classes = len(view.scores) if view.scores is not None else phi.shape[1]
-        if phi.shape[1] == 1 and n_classes == 2:
-            column, column_class, sign = 0, 1, (1.0 if target == 1 else -1.0)
-        else:
-            column, column_class, sign = view.class_index(target), target, 1.0
-        values = sign * phi[:, column]  # [m]
-
-        diagnostics: dict[str, Any] = {"feature_perturbation": mode}
-        if view.model_output == "probability":
-            diagnostics["note"] = (
-                "probability: margin Shapley values rescaled per background row (shap), "
-                "not the exact Shapley values of the probability"
+        out: list[Attribution] = [None] * len(views)  # type: ignore[list-item]
+        for group in _shared(views):
+            first = views[group[0]]
+            rows = np.concatenate([views[i].row for i in group])  # [n, m]
+            mode = self.params["feature_perturbation"] or (
+                "interventional" if first.background is not None else "tree_path_dependent"
             )
-        if expected is not None:
-            base = float(expected[column])
-        elif view.base_scores is not None:
-            base = float(view.base_scores[column_class])
-        else:
-            base = None
-        if base is not None and view.scores is not None:
-            total = float(view.scores[column_class]) - base
-            diagnostics["efficiency_gap"] = float(abs(phi[:, column].sum() - total))
-            diagnostics["base_value"] = float(view.scores[target] - sign * total)
-        return Attribution(values, diagnostics)
+            if mode == "interventional":
+                phi, expected = _interventional(shap, first, rows), None
+            else:
+                phi, expected = _path_dependent(shap, first, rows)
+            for i, values in zip(group, phi, strict=True):  # values: [m, outputs]
+                out[i] = _attribution(views[i], targets[i], values, expected, mode)
+        return out
 
 
-def _interventional(shap: Any, view: TreeView) -> np.ndarray:
-    """``phi(x) = -sum_k w_k phi(b_k; x)``: ``[m, outputs]`` from one TreeExplainer."""
-    if view.background is None:
+def _attribution(
+    view: TreeView, target: int, phi: np.ndarray, expected: np.ndarray | None, mode: str
+) -> Attribution:
+    """One row's values for ``target`` and diagnostics, from shap's ``phi`` ``[m, outputs]``."""
+    # shap explains one output for a binary boosted model: class 1's score, whose
+    # complement (1 - p, or the margin -z) is class 0's, with negated values.
+    n_classes = len(view.scores) if view.scores is not None else phi.shape[1]
+    if phi.shape[1] == 1 and n_classes == 2:
+        column, column_class, sign = 0, 1, (1.0 if target == 1 else -1.0)
+    else:
+        column, column_class, sign = view.class_index(target), target, 1.0
+    values = sign * phi[:, column]  # [m]
+
+    diagnostics: dict[str, Any] = {"feature_perturbation": mode}
+    if view.model_output == "probability":
+        diagnostics["note"] = (
+            "probability: margin Shapley values rescaled per background row (shap), "
+            "not the exact Shapley values of the probability"
+        )
+    if expected is not None:
+        base = float(expected[column])
+    elif view.base_scores is not None:
+        base = float(view.base_scores[column_class])
+    else:
+        base = None
+    if base is not None and view.scores is not None:
+        total = float(view.scores[column_class]) - base
+        diagnostics["efficiency_gap"] = float(abs(phi[:, column].sum() - total))
+        diagnostics["base_value"] = float(view.scores[target] - sign * total)
+    return Attribution(values, diagnostics)
+
+
+def _shared(views: Sequence[TreeView]) -> list[list[int]]:
+    """Positions of the views, grouped by the model and background objects they share."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, view in enumerate(views):
+        key = (id(view.model), id(view.background), id(view.background_weights), view.model_output)
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _interventional(shap: Any, view: TreeView, rows: np.ndarray) -> np.ndarray:
+    """``phi(x) = sum_k w_k phi(x; b_k)`` of each row: ``[n, m, outputs]``.
+
+    Uniform weights: one TreeExplainer on all background rows, which shap averages.
+    Otherwise the fewer TreeExplainers of: one per row, explaining the background with the
+    row as only reference (``phi(x; b) = -phi(b; x)``), or one per background row.
+    """
+    background = view.background
+    if background is None:
         raise InvalidParameterError(
             "tree_shap with feature_perturbation='interventional' needs background rows, "
             "which this explainer lacks; use 'tree_path_dependent'."
         )
-    k = view.background.shape[0]
+    k = background.shape[0]
     weights = view.background_weights
     weights = np.full(k, 1.0 / k) if weights is None else np.asarray(weights)  # [k]
-    explainer = _explainer(shap, view, view.row, "interventional")
-    reverse = _outputs(explainer.shap_values(view.background, check_additivity=False))
-    return -np.einsum("k,kmo->mo", weights, reverse)  # [k, m, outputs] -> [m, outputs]
+    if np.all(weights == weights[0]):
+        explainer = _explainer(shap, view, background, "interventional")
+        return _outputs(explainer.shap_values(rows, check_additivity=False))
+    if rows.shape[0] <= k:
+        out = []
+        for row in rows:
+            explainer = _explainer(shap, view, row[None], "interventional")
+            reverse = _outputs(explainer.shap_values(background, check_additivity=False))
+            out.append(-np.einsum("k,kmo->mo", weights, reverse))  # [k, m, o] -> [m, o]
+        return np.stack(out)
+    total = 0.0
+    for weight, reference in zip(weights, background, strict=True):
+        explainer = _explainer(shap, view, reference[None], "interventional")
+        total = total + weight * _outputs(explainer.shap_values(rows, check_additivity=False))
+    return np.asarray(total)
 
 
-def _path_dependent(shap: Any, view: TreeView) -> tuple[np.ndarray, np.ndarray]:
-    """Path-dependent values ``[m, outputs]`` and shap's expected values ``[outputs]``."""
+def _path_dependent(shap: Any, view: TreeView, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Path-dependent values ``[n, m, outputs]`` and shap's expected values ``[outputs]``."""
     if view.model_output != "raw":
         raise InvalidParameterError(
             "tree_shap with feature_perturbation='tree_path_dependent' explains the model's "
@@ -136,7 +187,7 @@ def _path_dependent(shap: Any, view: TreeView) -> tuple[np.ndarray, np.ndarray]:
     explainer = _explainer(shap, view, None, "tree_path_dependent")
     with warnings.catch_warnings():  # "output has changed to a list": handled by _outputs
         warnings.filterwarnings("ignore", "LightGBM binary", UserWarning)
-        phi = _outputs(explainer.shap_values(view.row, check_additivity=False))[0]
+        phi = _outputs(explainer.shap_values(rows, check_additivity=False))
     return phi, np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
 
 
