@@ -63,3 +63,29 @@ def minilm_random_head(minilm_path):
         head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * 0.5)
         head.bias.zero_()
     return model.eval(), AutoTokenizer.from_pretrained(minilm_path)
+
+
+@pytest.fixture(scope="session")
+def small_text_explainer(minilm_tokenizer):
+    """An Explainer over a 1-layer random BERT (hidden 16, float32) with the MiniLM tokenizer.
+
+    ``initializer_range=0.5`` gives a random model non-trivial logits; cheap enough for the
+    perturbation methods and metrics.
+    """
+    from transformers import BertConfig, BertForSequenceClassification
+
+    import xplain
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=minilm_tokenizer.vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        initializer_range=0.5,
+        num_labels=2,
+    )
+    model = BertForSequenceClassification(config).eval()
+    return xplain.Explainer(model, tokenizer=minilm_tokenizer)

