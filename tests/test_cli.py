@@ -224,7 +224,7 @@ def test_internal_error_is_exit_1_without_traceback(table_files, monkeypatch):
     def broken(path):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "_read_csv", broken)
+    monkeypatch.setattr(cli, "read_csv", broken)
     result = run_table(table_files, "--row", "0")
     assert result.exit_code == 1
     assert "internal error (RuntimeError: boom)" in result.stderr

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import os
 import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,33 +24,26 @@ from typing import Any
 import click
 
 import xplain
+from xplain._cli_loading import (
+    MODEL_SUFFIXES,
+    InternalError,
+    UserError,
+    feature_columns,
+    load_table_model,
+    load_text_model,
+    offline,
+    one_line,
+    read_csv,
+)
 from xplain.errors import XplainError
 
 DEFAULT_TEXT_METHOD = "integrated_gradients"
 DEFAULT_TABLE_METHOD = "kernel_shap"  # runs on any model (no gradients or trees needed)
-MODEL_SUFFIXES = {".skops": "skops", ".joblib": "joblib", ".pkl": "joblib", ".pickle": "joblib"}
 _TRUST_HELP = (
     "Allow loading the model file. Loading a joblib/pickle file runs any code it contains, "
     "and a .skops file may name types outside skops' safe list; pass this flag only for "
     "files you made yourself or trust."
 )
-
-
-# -- errors ------------------------------------------------------------------------------
-class UserError(click.ClickException):
-    """A mistake of the user: one line on stderr, exit code 2."""
-
-    exit_code = 2
-
-
-class InternalError(click.ClickException):
-    """An unexpected failure (a bug): one line on stderr, exit code 1."""
-
-    exit_code = 1
-
-
-def _one_line(message: str) -> str:
-    return " ".join(str(message).split())
 
 
 class _Group(click.Group):
@@ -66,9 +58,9 @@ class _Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             if isinstance(err, XplainError):
-                raise UserError(_one_line(err)) from err
+                raise UserError(one_line(err)) from err
             raise InternalError(
-                f"internal error ({type(err).__name__}: {_one_line(err)}). This is a bug in "
+                f"internal error ({type(err).__name__}: {one_line(err)}). This is a bug in "
                 "xplain; rerun with 'xplain --debug ...' for the traceback and report it."
             ) from err
 
@@ -382,41 +374,14 @@ def text(
     if not text.strip():
         raise UserError("--text is empty; give the text to explain.")
     steps = ["loading model", *_report_steps(names, metrics)]
-    with _offline(), _steps(steps, quiet, transformers=True) as bar:
+    with offline(), _steps(steps, quiet, transformers=True) as bar:
         with bar.step(f"loading model from {folder.name}"):
-            model, tokenizer = _load_text_model(folder)
+            model, tokenizer = load_text_model(folder)
         explainer = xplain.Explainer(model, tokenizer=tokenizer)
         with bar.step(f"explaining ({', '.join(names)})"):
             result = _explain(explainer, text, names, target, method_params)
         options = {"metrics": metrics, "quiet": quiet, "top": top}
         _finish(result, out, f"xplain: {text[:80]}", options, bar)
-
-
-@contextlib.contextmanager
-def _offline() -> Iterator[None]:
-    """HF_HUB_OFFLINE=1 while the command runs: a local folder never needs the network."""
-    previous = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["HF_HUB_OFFLINE"]
-        else:
-            os.environ["HF_HUB_OFFLINE"] = previous
-
-
-def _load_text_model(folder: Path) -> tuple[Any, Any]:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError, KeyError) as err:
-        raise UserError(
-            f"Cannot load a sequence classifier and tokenizer from {folder}: {_one_line(err)[:300]}"
-        ) from err
-    return model.eval(), tokenizer
 
 
 @cli.command()
@@ -501,7 +466,7 @@ def table(
         )
     names = _parse_methods(methods, DEFAULT_TABLE_METHOD)
     method_params = _parse_params(params, names)
-    frame = _read_csv(data_file)
+    frame = read_csv(data_file)
     if not 0 <= row < len(frame):
         raise UserError(
             f"--row {row} is out of range: {data_file.name} has {len(frame)} data rows, "
@@ -510,8 +475,8 @@ def table(
     steps = ["loading model", "building explainer", *_report_steps(names, metrics)]
     with _steps(steps, quiet) as bar:
         with bar.step(f"loading {model_file.name}"):
-            model = _load_table_model(model_file, kind)
-        features, label = _feature_columns(frame, model, label_column)
+            model = load_table_model(model_file, kind)
+        features, label = feature_columns(frame, model, label_column)
         data = frame[features]
         with bar.step("building explainer"):
             explainer = xplain.Explainer(
@@ -527,59 +492,6 @@ def table(
         if label is not None:
             title += f" ({label} = {frame[label].iloc[row]})"
         _finish(result, out, title, {"metrics": metrics, "quiet": quiet, "top": top}, bar)
-
-
-def _read_csv(path: Path) -> Any:
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"Cannot read {path.name} as CSV: {_one_line(err)}") from err
-    if frame.empty:
-        raise UserError(f"{path.name} has no data rows.")
-    return frame
-
-
-def _load_table_model(path: Path, kind: str) -> Any:
-    try:
-        if kind == "skops":
-            import skops.io
-
-            return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
-        import joblib
-
-        return joblib.load(path)
-    except Exception as err:  # a corrupt file, or a class that is not importable here
-        raise UserError(
-            f"Cannot load {path.name} with {kind} ({type(err).__name__}: {_one_line(err)})"
-        ) from err
-
-
-def _feature_columns(
-    frame: Any, model: Any, label_column: str | None
-) -> tuple[list[str], str | None]:
-    """The model's input columns of ``frame``, and the label column if one is known."""
-    columns = [str(c) for c in frame.columns]
-    if label_column is not None:
-        if label_column not in columns:
-            raise UserError(
-                f"--label-column {label_column!r} is not a column of the CSV; its columns "
-                f"are: {', '.join(columns)}."
-            )
-        return [c for c in columns if c != label_column], label_column
-    expected = getattr(model, "feature_names_in_", None)
-    if expected is None:
-        return columns, None
-    expected = [str(c) for c in expected]
-    missing = [c for c in expected if c not in columns]
-    if missing:
-        raise UserError(
-            f"The CSV lacks the model's input columns {', '.join(missing)}; it has: "
-            f"{', '.join(columns)}."
-        )
-    extra = [c for c in columns if c not in expected]
-    return expected, (extra[0] if len(extra) == 1 else None)
 
 
 @cli.command()
