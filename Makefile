@@ -30,6 +30,7 @@ lint: venv
 
 bench: venv
 	$(PY) benchmarks/bench_text_gradients.py
+	$(PY) benchmarks/bench_tabular.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info out

@@ -9,7 +9,9 @@ import pytest
 from synthetic_views import interaction_model, interaction_view, linear_view
 
 from xplain.errors import InvalidParameterError, XplainError
-from xplain.methods.perturbation._sampling import shapley_design
+from xplain.methods.perturbation._kernels import shapley_size_mass
+from xplain.methods.perturbation._sampling import evaluate_target, shapley_design
+from xplain.methods.perturbation._surrogate import constrained_wls
 from xplain.methods.perturbation.exact_shapley import ExactShapley
 from xplain.methods.perturbation.kernel_shap import KernelShap
 from xplain.registry import get_method
@@ -113,6 +115,33 @@ def test_design_enumerates_the_outer_sizes_and_weights_sum_to_one() -> None:
     assert design.masks.shape[0] == 4096
     first, second = design.masks[design.units[:, 0]], design.masks[design.units[:, 1]]
     np.testing.assert_array_equal(first, ~second)  # antithetic pairs
+
+
+def test_stratified_design_beats_iid_frequency_weights() -> None:
+    """Leverage-allocated, without-replacement strata vs i.i.d. kernel draws (old design)."""
+    view = interaction_view(14, seed=3)
+    exact = ExactShapley().attribute(view, 1).values
+    v0 = float(view.base_scores[1])
+    total = float(view.scores[1]) - v0
+
+    def error(budget: int, seed: int, stratified: bool) -> float:
+        design = shapley_design(14, budget, True, np.random.default_rng(seed), stratified)
+        y = evaluate_target(view, design.masks, 1, None) - v0
+        return relative_error(constrained_wls(design.masks, y, design.weights, total)[0], exact)
+
+    for budget in (512, 2048, 8192):
+        new = np.mean([error(budget, seed, True) for seed in range(12)])
+        old = np.mean([error(budget, seed, False) for seed in range(12)])
+        assert new < old, (budget, new, old)
+
+
+def test_stratified_design_is_distinct_and_weighs_each_size_exactly() -> None:
+    design = shapley_design(14, 8192, True, np.random.default_rng(0))
+    assert design.strata is not None and design.masks.shape[0] == 8192
+    assert len({row.tobytes() for row in design.masks}) == 8192
+    sizes = design.masks.sum(1)
+    mass = np.bincount(sizes, weights=design.weights, minlength=15)
+    np.testing.assert_allclose(mass, shapley_size_mass(14), atol=1e-12)
 
 
 def test_not_less_accurate_than_shap_kernel_explainer(interaction_view16, exact16) -> None:

@@ -125,15 +125,21 @@ class ShapleyDesign:
     """The coalitions KernelSHAP evaluates and how the regression weighs them.
 
     ``masks`` ``[u, d]`` are distinct; ``weights`` ``[u]`` their regression weights
-    (enumerated sizes: the exact kernel weight; sampled sizes: ``sampled_mass / (m k)``
-    per draw, merged over duplicates). ``units`` ``[m, k]`` index the coalitions of each
-    of the ``m`` independent draws (k = 2 for a pair ``(z, 1 - z)``, 1 otherwise).
+    (enumerated sizes: the exact kernel weight; sampled sizes: the kernel weight over the
+    inclusion probability, see ``shapley_design``). ``units`` ``[m, k]`` index the
+    coalitions of each of the ``m`` sampled units (k = 2 for a pair ``(z, 1 - z)``, 1
+    otherwise). Stratified designs also give each unit's stratum ``strata`` ``[m]`` and, per
+    stratum, its kernel mass ``stratum_mass`` ``[H]`` and its number of distinct units
+    ``stratum_units`` ``[H]``; i.i.d. designs leave them ``None``.
     """
 
     masks: np.ndarray
     weights: np.ndarray
     units: np.ndarray
     sampled_mass: float
+    strata: np.ndarray | None = None
+    stratum_mass: np.ndarray | None = None
+    stratum_units: np.ndarray | None = None
 
     @property
     def exact(self) -> bool:
@@ -141,7 +147,9 @@ class ShapleyDesign:
         return self.sampled_mass == 0.0
 
 
-def shapley_design(d: int, budget: int, paired: bool, rng: np.random.Generator) -> ShapleyDesign:
+def shapley_design(
+    d: int, budget: int, paired: bool, rng: np.random.Generator, stratified: bool = True
+) -> ShapleyDesign:
     """Enumerate the most-weighted coalition sizes, sample the rest (Lundberg and Lee 2017).
 
     Sizes are taken by pairs ``(s, d - s)``, from the outside in, as ``shap`` does: a pair
@@ -149,9 +157,21 @@ def shapley_design(d: int, budget: int, paired: bool, rng: np.random.Generator) 
     their kernel mass, would draw at least as many samples as the pair has coalitions
     (sizes 1 and d-1 are always enumerated when the budget covers them: they are the 2d
     most-weighted coalitions and make the regression well posed). The other sizes are
-    sampled in proportion to their kernel mass, uniformly within a size, as antithetic
-    pairs ``(z, 1 - z)`` when ``paired`` (Covert and Lee 2021), until ``budget``
-    distinct coalitions are drawn.
+    sampled as antithetic pairs ``(z, 1 - z)`` when ``paired`` (Covert and Lee 2021).
+
+    ``stratified`` (default): each size class (``{s, d - s}`` when paired) is a stratum
+    that gets a fixed number of units, the same for each size (at least 2 per stratum): the
+    leverage-score allocation of Musco and Witter (2024), "Provably Accurate Shapley Value
+    Estimation via Leverage Score Sampling", whose leverage scores are uniform over sizes.
+    Units are drawn uniformly *without replacement* within a stratum, and each sampled
+    coalition is weighted by its Shapley-kernel weight divided by its inclusion
+    probability, so every stratum weighs exactly its kernel mass: the corrected kernel
+    weights of distinct coalitions of Olsen and Jullum (2024), "Improving the Sampling
+    Strategy in KernelSHAP" (paired "c-kernel"). No duplicate coalitions, no random size
+    counts, and a finite-population gain as the budget nears ``2^d``. Budgets too small
+    for 2 units per stratum, or ``stratified=False``, fall back to i.i.d. draws in
+    proportion to kernel mass with frequency weights (merged over duplicates), until
+    ``budget`` distinct coalitions are drawn.
     """
     mass = shapley_size_mass(d)
     unseen = 2**d - 2 if d < 63 else math.inf  # coalitions not enumerated yet
@@ -176,14 +196,123 @@ def shapley_design(d: int, budget: int, paired: bool, rng: np.random.Generator) 
     if not sizes_left:
         return ShapleyDesign(fixed_masks, fixed_weights, np.zeros((0, 2), int), 0.0)
 
+    sampled_mass = float(mass[sizes_left].sum())
+    k = 2 if paired else 1
+    if stratified:
+        design = _stratified_units(d, sizes_left, mass, left // k, paired, rng)
+        if design is not None:
+            draws, strata, stratum_mass, stratum_units = design
+            m = draws.shape[0]
+            n_h = np.bincount(strata, minlength=stratum_mass.shape[0])
+            weights = np.repeat(stratum_mass[strata] / (n_h[strata] * k), k)
+            masks = np.concatenate([fixed_masks, draws.reshape(-1, d)])
+            index = fixed_masks.shape[0] + np.arange(m * k).reshape(m, k)
+            return ShapleyDesign(
+                masks,
+                np.concatenate([fixed_weights, weights]),
+                index,
+                sampled_mass,
+                strata,
+                stratum_mass,
+                stratum_units,
+            )
+
     draws, k = _draw_units(d, sizes_left, mass, left, paired, rng)
     first, inverse = unique_rows(draws.reshape(-1, d))
     m = draws.shape[0]
-    sampled_mass = float(mass[sizes_left].sum())
     weights = np.bincount(inverse, minlength=first.shape[0]) * (sampled_mass / (m * k))
     masks = np.concatenate([fixed_masks, draws.reshape(-1, d)[first]])
     index = (inverse + fixed_masks.shape[0]).reshape(m, k)
     return ShapleyDesign(masks, np.concatenate([fixed_weights, weights]), index, sampled_mass)
+
+
+ENUMERATE_STRATUM = 50_000  # strata up to this many units: sample from the full list
+
+
+def _stratified_units(
+    d: int,
+    sizes: list[int],
+    mass: np.ndarray,
+    n_units: int,
+    paired: bool,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Distinct units ``[m, k, d]`` drawn without replacement within size strata.
+
+    Returns the units, the stratum of each ``[m]``, the kernel mass ``[H]`` and the number
+    of distinct units ``[H]`` of each stratum; ``None`` when ``n_units`` cannot give each
+    stratum 2 units (needed for the within-stratum variance).
+    """
+    reps = [s for s in sizes if not paired or s <= d - s]
+    middle = np.array([paired and 2 * s == d for s in reps])
+    stratum_mass = np.array(
+        [mass[s] if mid or not paired else 2 * mass[s] for s, mid in zip(reps, middle, strict=True)]
+    )
+    population = np.array(
+        [
+            math.comb(d, s) // 2 if mid else math.comb(d, s)
+            for s, mid in zip(reps, middle, strict=True)
+        ],
+        dtype=np.float64,
+    )
+    if n_units < 2 * len(reps) or n_units >= population.sum():
+        return None
+    sizes_in = np.where(middle | (not paired), 1.0, 2.0)  # sizes per stratum
+    counts = _allocate(n_units, sizes_in, population)  # leverage: uniform over sizes
+    blocks, strata = [], []
+    for h, (s, mid) in enumerate(zip(reps, middle, strict=True)):
+        z = _sample_size_class(d, s, bool(mid), int(counts[h]), int(population[h]), rng)
+        blocks.append(np.stack([z, ~z], axis=1) if paired else z[:, None])
+        strata.append(np.full(z.shape[0], h))
+    return np.concatenate(blocks), np.concatenate(strata), stratum_mass, population
+
+
+def _allocate(total: int, share: np.ndarray, cap: np.ndarray, low: int = 2) -> np.ndarray:
+    """Integers ``n_h`` in ``[low, cap_h]`` summing to ``total``, about proportional to share."""
+    n = np.zeros(share.shape[0])
+    fixed = np.zeros(share.shape[0], dtype=bool)
+    for _ in range(share.shape[0] + 1):
+        free = ~fixed
+        target = (total - n[fixed].sum()) * share[free] / share[free].sum()
+        clipped = np.clip(target, low, cap[free])
+        out = clipped != target
+        n[np.flatnonzero(free)] = clipped
+        if not out.any() or out.all():
+            break
+        fixed[np.flatnonzero(free)[out]] = True
+    counts = np.clip(np.floor(n), low, cap).astype(np.int64)
+    for _ in range(2 * share.shape[0] + 2):  # largest remainders, within the caps
+        gap = total - int(counts.sum())
+        if gap == 0:
+            break
+        room = (counts < cap) if gap > 0 else (counts > low)
+        order = np.argsort(-(n - counts) if gap > 0 else (n - counts), kind="stable")
+        order = order[room[order]][: abs(gap)]
+        counts[order] += 1 if gap > 0 else -1
+    return counts
+
+
+def _sample_size_class(
+    d: int, s: int, middle: bool, n: int, population: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` distinct uniform coalitions of size ``s`` ``[n, d]``, without replacement.
+
+    ``middle``: size ``d / 2`` drawn as pairs, so ``z`` and ``1 - z`` are one unit; the
+    representative holds feature 0.
+    """
+    if population <= ENUMERATE_STRATUM:
+        every = coalitions_of_size(d, s)
+        if middle:
+            every = every[every[:, 0]]
+        return every[np.sort(rng.choice(every.shape[0], size=n, replace=False))]
+    out = np.zeros((0, d), dtype=bool)
+    while out.shape[0] < n:
+        z = random_coalitions(np.full(2 * (n - out.shape[0]) + 8, s), d, rng)
+        if middle:
+            z[~z[:, 0]] = ~z[~z[:, 0]]
+        both = np.concatenate([out, z])
+        out = both[np.sort(unique_rows(both)[0])][:n]
+    return out
 
 
 def _draw_units(

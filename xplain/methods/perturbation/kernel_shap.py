@@ -37,16 +37,23 @@ class KernelShap(PerturbationMethod):
     ``2 d + 2048``, shap's default: the ``2 d`` most-weighted coalitions, each feature
     alone and each feature left out, plus 2048 more). Coalition sizes are enumerated
     from the outside in while the budget allows, as shap does; the other sizes are
-    sampled in proportion to their kernel weight as antithetic pairs ``(z, 1 - z)``
-    (``paired=True``; unlike shap, also for the middle size ``d / 2``: 1.7-2x lower
-    error than shap for even ``d`` in our tests); duplicates are evaluated once and
-    their weights merged. The
+    sampled as antithetic pairs ``(z, 1 - z)`` (``paired=True``; unlike shap, also for the
+    middle size ``d / 2``: 1.7-2x lower error than shap for even ``d`` in our tests),
+    stratified by size: the same number of pairs per size (the leverage-score allocation
+    of Musco and Witter 2024, "Provably Accurate Shapley Value Estimation via Leverage
+    Score Sampling"), drawn without replacement, each distinct coalition weighted by its
+    kernel weight over its inclusion probability (the corrected kernel weights of Olsen
+    and Jullum 2024, "Improving the Sampling Strategy in KernelSHAP"); 5-20% lower error
+    than i.i.d. draws with frequency weights on 14-16 interacting features, and more as
+    the budget nears ``2^d``. Budgets too small for 2 pairs per size fall back to i.i.d.
+    draws in proportion to kernel weight, duplicates evaluated once and merged. The
     regression enforces ``sum(phi) = f(x) - f(empty)`` exactly (KKT solution). When the
     budget covers all ``2^d - 2`` coalitions the result is the exact Shapley value.
 
     Diagnostics: ``std_err`` per feature, the standard error of the estimate from the
-    sandwich covariance of the regression over the independent sampled pairs, with the
-    enumerated coalitions held fixed (Covert and Lee 2021, Sec. 4); ``converged`` when
+    sandwich covariance of the regression over the sampled pairs, within each size
+    stratum with its finite-population correction, the enumerated coalitions held fixed
+    (Covert and Lee 2021, Sec. 4); ``converged`` when
     ``max(std_err) <= 0.01 * max|phi|``; ``n_coalitions`` evaluated; ``exact``;
     ``efficiency_gap`` = ``|sum(phi) - (f(x) - f(empty))|``; ``null_players``, the number of
     features the view proved inert (value exactly 0, left out of the game, so a budget of
@@ -123,14 +130,18 @@ def _diagnostics(
 def _standard_errors(
     design: ShapleyDesign, y: np.ndarray, phi: np.ndarray, sensitivity: np.ndarray
 ) -> np.ndarray:
-    """Per-feature standard error of KernelSHAP over its independent draws ``[d]``.
+    """Per-feature standard error of KernelSHAP over its random draws ``[d]``.
 
     Linearising the constrained solution, ``phi_hat - phi ~= C (b_n - A_n phi)`` where
     ``C`` is the KKT-inverse block; only the sampled part of ``b_n - A_n phi`` is random,
-    ``W / m * sum_j u_j`` with ``u_j = mean over the unit's coalitions of z (y - z . phi)``
-    (a pair ``(z, 1 - z)`` is one unit). Hence ``Cov(phi_hat) ~= W^2 C S C' / m`` with
-    ``S`` the sample covariance of the ``m`` units: the sandwich estimator, valid for
-    paired draws because pairs, not coalitions, are independent.
+    a weighted sum of ``u_j = mean over the unit's coalitions of z (y - z . phi)`` (a pair
+    ``(z, 1 - z)`` is one unit). I.i.d. design: ``W / m * sum_j u_j``, hence
+    ``Cov(phi_hat) ~= W^2 C S C' / m`` with ``S`` the sample covariance of the ``m`` units
+    (the sandwich estimator, valid for paired draws because pairs, not coalitions, are
+    independent). Stratified design (``n_h`` units drawn without replacement from the
+    ``N_h`` of stratum ``h``, of mass ``W_h``): ``sum_h W_h / n_h sum_{j in h} u_j``, hence
+    ``Cov ~= C [sum_h W_h^2 (1 - n_h / N_h) S_h / n_h] C'`` with ``S_h`` the covariance
+    within the stratum (Cochran 1977, Sampling Techniques, Thm 5.3).
     """
     units = design.units  # [m, k]
     m = units.shape[0]
@@ -141,6 +152,15 @@ def _standard_errors(
     z = design.masks.astype(np.float64)  # [u, d]
     residual = y - z @ phi  # [u]
     u = (z[units] * residual[units][..., None]).mean(1)  # [m, d]
-    spread = np.cov(u, rowvar=False)  # [d, d]
-    cov = design.sampled_mass**2 * sensitivity @ spread @ sensitivity.T / m
+    if design.strata is None:
+        spread = design.sampled_mass**2 * np.cov(u, rowvar=False) / m  # [d, d]
+    else:
+        spread = np.zeros((phi.shape[0], phi.shape[0]))
+        for h, (w, population) in enumerate(
+            zip(design.stratum_mass, design.stratum_units, strict=True)
+        ):
+            block = u[design.strata == h]
+            n_h = block.shape[0]
+            spread += w**2 * (1.0 - n_h / population) * np.cov(block, rowvar=False) / n_h
+    cov = sensitivity @ spread @ sensitivity.T
     return np.sqrt(np.clip(np.diag(cov), 0.0, None))
