@@ -142,7 +142,7 @@ def test_completeness_holds_to_rounding_with_many_gauss_legendre_steps(
     explainer, tiny_bert, minilm_tokenizer
 ):
     fx, fb = scores_at_input_and_pad_baseline(tiny_bert, minilm_tokenizer, TEXT, 1)
-    e = explainer.explain(TEXT, "integrated_gradients", target=1, n_steps=64)
+    e = explainer.explain(TEXT, "integrated_gradients", target=1, n_steps=64, rule="gausslegendre")
     assert e.values.sum() == pytest.approx(fx - fb, rel=1e-8)
     assert e.diagnostics["completeness_gap"] < 1e-8
 
@@ -170,6 +170,23 @@ def test_adaptive_mode_doubles_n_steps_until_the_gap_is_within_tolerance(explain
     np.testing.assert_allclose(e.values, fixed.values, rtol=1e-12)
     # the model evaluated every pass: 2 + 4 + ... + n path points, 1 baseline, 1 prediction
     assert e.n_model_evals == sum(2**k for k in range(1, n.bit_length())) + 2
+
+
+def test_adaptive_trapezoid_keeps_its_nodes_and_evaluates_only_the_new_midpoints(explainer):
+    tolerance = 1e-3
+    e = explainer.explain(TEXT, "integrated_gradients", target=1, rule="riemann_trapezoid",
+                          tolerance=tolerance)
+    n = e.diagnostics["n_steps"]
+    assert e.params["adaptive"] is True and n in (17, 33, 65, 129, 257)  # refined at least once
+    assert e.diagnostics["completeness_gap"] <= tolerance
+    fixed = explainer.explain(TEXT, "integrated_gradients", target=1, n_steps=n,
+                              rule="riemann_trapezoid")
+    np.testing.assert_allclose(e.values, fixed.values, rtol=1e-10, atol=1e-14)
+    coarser = explainer.explain(TEXT, "integrated_gradients", target=1, n_steps=(n + 1) // 2,
+                                rule="riemann_trapezoid")
+    assert coarser.diagnostics["completeness_gap"] > tolerance  # it did not stop too late
+    # n path points in all (9 + 8 + 16 + ...), 1 baseline, 1 prediction: nothing recomputed
+    assert e.n_model_evals == n + 2
 
 
 def test_adaptive_mode_stops_at_max_steps_and_reports_the_remaining_gap(explainer):

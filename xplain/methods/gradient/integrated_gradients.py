@@ -12,7 +12,8 @@ from xplain.methods.base import GradientMethod, gradients
 from xplain.methods.gradient._quadrature import RULES, quadrature
 from xplain.registry import register_method
 
-DEFAULT_STEPS = 16
+DEFAULT_STEPS = 16  # Gauss-Legendre and the Riemann rules
+NESTED_START = 9  # adaptive trapezoid: nodes 9, 17, 33, ... (8, 16, 32... intervals)
 
 
 @register_method
@@ -26,14 +27,25 @@ class IntegratedGradients(GradientMethod):
     ``adaptive=True`` the step count doubles until the gap is below ``tolerance``; by
     default (``adaptive=None``) that happens only when ``n_steps`` is not given, so the
     defaults meet the 1% gap while an explicit ``n_steps`` is used exactly.
-    All ``n_steps`` points of the path go through the model in batches of
-    ``internal_batch_size`` rows (default: all at once).
+
+    The default rule is Gauss-Legendre, the robust choice: a 1% gap at a median of 16
+    points on the MiniLM sentiment model (the trapezoid: 12, but up to 32), and its nodes
+    avoid the path's ends, where gradients can spike (a tiny DeBERTa: the trapezoid rule converges only linearly
+    there, gap 4.4 at 513 nodes, Gauss-Legendre 7e-8 at 257). Its nodes do not nest, so
+    each adaptive pass starts afresh. The trapezoid rule's nodes do nest: with
+    ``rule="riemann_trapezoid"`` and no ``n_steps``, adaptive passes keep every node and
+    evaluate only the new midpoints (``T(2m) = T(m) / 2 + sum of new gradients / 2m``;
+    9, 17, 33... nodes).
+    All points of a pass go through the model in batches of ``internal_batch_size`` rows
+    (default: all at once).
     """
 
     name: ClassVar[str] = "integrated_gradients"
     reference: ClassVar[str] = "Sundararajan et al. 2017, arXiv:1703.01365"
     parameters = {
-        "n_steps": Param(DEFAULT_STEPS, Interval(int, 1), doc="points on the path"),
+        "n_steps": Param(
+            None, Interval(int, 1), NONE, doc="points on the path (None: 16; trapezoid 9)"
+        ),
         "rule": Param("gausslegendre", Options(RULES), doc="quadrature rule"),
         "internal_batch_size": Param(
             None, Interval(int, 1), NONE, doc="rows per forward/backward"
@@ -48,7 +60,10 @@ class IntegratedGradients(GradientMethod):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         if self.params["adaptive"] is None:
-            self.params["adaptive"] = "n_steps" not in params
+            self.params["adaptive"] = self.params["n_steps"] is None
+        if self.params["n_steps"] is None:
+            nested = self.params["rule"] == "riemann_trapezoid"
+            self.params["n_steps"] = NESTED_START if nested else DEFAULT_STEPS
         if self.params["rule"] == "riemann_trapezoid" and self.params["n_steps"] < 2:
             from xplain.errors import InvalidParameterError
 
@@ -68,15 +83,27 @@ class IntegratedGradients(GradientMethod):
         delta = end_scores - base_score  # [N]
 
         n_steps = self.params["n_steps"]
+        nested = self.params["adaptive"] and self.params["rule"] == "riemann_trapezoid"
+        diff = points - baseline  # [N, *S]
+        mean_gradient = self._mean_gradient(view, points, baseline, target, n_steps)
         while True:
-            attributions = self._integrate(view, points, baseline, target, n_steps)
+            attributions = mean_gradient * diff
             total = attributions.flatten(1).sum(1).to(delta.dtype)  # [N]
             gap = ((total - delta).abs() / delta.abs().clamp_min(1e-12)).max().item()
             if not self.params["adaptive"] or gap <= self.params["tolerance"]:
                 break
             if n_steps >= self.params["max_steps"]:
                 break
-            n_steps = min(2 * n_steps, self.params["max_steps"])
+            intervals = n_steps - 1
+            if nested and 2 * intervals + 1 <= self.params["max_steps"]:
+                # keep every node, add the midpoints of the n_steps - 1 intervals
+                midpoints = (torch.arange(intervals, dtype=torch.float64) + 0.5) / intervals
+                new = self._gradients_at(view, points, baseline, target, midpoints)
+                mean_gradient = mean_gradient / 2 + new.sum(0) / (2 * intervals)
+                n_steps = 2 * intervals + 1
+            else:
+                n_steps = min(2 * n_steps, self.params["max_steps"])
+                mean_gradient = self._mean_gradient(view, points, baseline, target, n_steps)
         error = total - delta  # [N]
         diagnostics = {
             "completeness_gap": gap,
@@ -85,7 +112,7 @@ class IntegratedGradients(GradientMethod):
         }
         return attributions, diagnostics
 
-    def _integrate(
+    def _mean_gradient(
         self,
         view: DifferentiableView,
         points: torch.Tensor,
@@ -93,14 +120,24 @@ class IntegratedGradients(GradientMethod):
         target: int,
         n_steps: int,
     ) -> torch.Tensor:
+        """The rule's weighted mean of the gradients along each path ``[N, *S]``."""
         alphas, weights = quadrature(self.params["rule"], n_steps)
-        n_points = points.shape[0]
-        shape = points.shape[1:]
-        alpha = torch.as_tensor(alphas, dtype=points.dtype).view(-1, 1, *([1] * len(shape)))
-        diff = points - baseline  # [N, *S]
-        # path points, step-major: [n_steps, N, *S] -> [n_steps * N, *S]
-        path = (baseline + alpha * diff.unsqueeze(0)).reshape(-1, *shape)
+        grads = self._gradients_at(view, points, baseline, target, torch.as_tensor(alphas))
+        weight = torch.as_tensor(weights, dtype=grads.dtype).view(-1, *[1] * points.dim())
+        return (weight * grads).sum(0)
+
+    def _gradients_at(
+        self,
+        view: DifferentiableView,
+        points: torch.Tensor,
+        baseline: torch.Tensor,
+        target: int,
+        alphas: torch.Tensor,
+    ) -> torch.Tensor:
+        """Gradients at ``baseline + alpha (point - baseline)``: ``[n_alphas, N, *S]``."""
+        n_points, shape = points.shape[0], points.shape[1:]
+        alpha = alphas.to(points.dtype).view(-1, 1, *([1] * len(shape)))
+        # path points, step-major: [n_alphas, N, *S] -> [n_alphas * N, *S]
+        path = (baseline + alpha * (points - baseline).unsqueeze(0)).reshape(-1, *shape)
         grads = gradients(view, path, target, self.params["internal_batch_size"])
-        grads = grads.view(n_steps, n_points, *shape)
-        weight = torch.as_tensor(weights, dtype=grads.dtype).view(-1, 1, *([1] * len(shape)))
-        return (weight * grads).sum(0) * diff
+        return grads.view(len(alphas), n_points, *shape)
