@@ -30,9 +30,9 @@ class IntegratedGradients(GradientMethod):
 
     The default rule is Gauss-Legendre, the robust choice: a 1% gap at a median of 16
     points on the MiniLM sentiment model (the trapezoid: 12, but up to 32), and its nodes
-    avoid the path's ends, where gradients can spike (a tiny DeBERTa: the trapezoid rule converges only linearly
-    there, gap 4.4 at 513 nodes, Gauss-Legendre 7e-8 at 257). Its nodes do not nest, so
-    each adaptive pass starts afresh. The trapezoid rule's nodes do nest: with
+    avoid the path's ends, where gradients can spike (a tiny DeBERTa: the trapezoid rule
+    converges only linearly there, gap 4.4 at 513 nodes; Gauss-Legendre 7e-8 at 257). Its
+    nodes do not nest, so each adaptive pass starts afresh. The trapezoid rule's nodes do nest: with
     ``rule="riemann_trapezoid"`` and no ``n_steps``, adaptive passes keep every node and
     evaluate only the new midpoints (``T(2m) = T(m) / 2 + sum of new gradients / 2m``;
     9, 17, 33... nodes).
