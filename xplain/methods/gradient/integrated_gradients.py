@@ -43,9 +43,8 @@ class IntegratedGradients(GradientMethod):
     name: ClassVar[str] = "integrated_gradients"
     reference: ClassVar[str] = "Sundararajan et al. 2017, arXiv:1703.01365"
     parameters = {
-        "n_steps": Param(
-            None, Interval(int, 1), NONE, doc="points on the path (None: 16; trapezoid 9)"
-        ),
+        # default None: 16 points, or 9 for the nested trapezoid (not passable explicitly)
+        "n_steps": Param(None, Interval(int, 1), doc="points on the path (16; trapezoid 9)"),
         "rule": Param("gausslegendre", Options(RULES), doc="quadrature rule"),
         "internal_batch_size": Param(
             None, Interval(int, 1), NONE, doc="rows per forward/backward"
