@@ -108,9 +108,9 @@ class Comparison:
 
     def save_html(self, path: str | Path, *, evaluate: bool = True) -> Path:
         """Write a standalone HTML page and return its path."""
-        path = Path(path)
-        path.write_text(self.to_html(full_page=True, evaluate=evaluate), encoding="utf-8")
-        return path
+        from xplain.report.render import save_page
+
+        return save_page(path, self.to_html(full_page=True, evaluate=evaluate))
 
     def __repr__(self) -> str:
         return (

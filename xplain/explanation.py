@@ -108,9 +108,9 @@ class Explanation:
 
     def save_html(self, path: str | Path) -> Path:
         """Write a standalone HTML page and return its path."""
-        path = Path(path)
-        path.write_text(self.to_html(full_page=True), encoding="utf-8")
-        return path
+        from xplain.report.render import save_page
+
+        return save_page(path, self.to_html(full_page=True))
 
     def __repr__(self) -> str:
         best = self.top(3)

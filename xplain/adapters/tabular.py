@@ -248,7 +248,7 @@ class TabularAdapter(Adapter):
             n_features=d,
             evaluate=evaluate,
             active=np.arange(d),
-            scores=self.scores(row[None], output)[0],
+            scores=self._row_scores([encoded], output)[0],  # kept from the prediction
             base_scores=self.base_scores(output),
             n_total=d,
             sample_neighbourhood=lambda n, rng: self._neighbourhood(row, output, n, rng),

@@ -37,7 +37,15 @@ from xplain.errors import InvalidParameterError
 from xplain.explanation import Explanation
 from xplain.report._charts import bar_chart, beeswarm, fmt
 from xplain.report._image import image_panels
-from xplain.report.render import colour, display_token, environment, fragment, page, text_colour
+from xplain.report.render import (
+    colour,
+    display_token,
+    environment,
+    fragment,
+    page,
+    save_page,
+    text_colour,
+)
 
 
 class BatchReport:
@@ -135,9 +143,7 @@ class BatchReport:
 
     def save_html(self, path: str | Path) -> Path:
         """Write a standalone HTML page and return its path."""
-        path = Path(path)
-        path.write_text(self.to_html(full_page=True), encoding="utf-8")
-        return path
+        return save_page(path, self.to_html(full_page=True))
 
     # -- pieces --------------------------------------------------------------------------
     def _beeswarm(self, features: list[str]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,6 +88,13 @@ def page(title: str, body: str) -> str:
     return environment().get_template("page.html.j2").render(
         title=title, css=Markup(stylesheet()), body=Markup(body)
     )
+
+
+def save_page(path: str | Path, html: str) -> Path:
+    """Write a standalone page ``html`` to ``path`` (UTF-8) and return the path."""
+    path = Path(path)
+    path.write_text(html, encoding="utf-8")
+    return path
 
 
 def text_colour(value: float, scale: float) -> str:

@@ -11,6 +11,7 @@ from xplain._validation import NONE, SEED, Interval, Param
 from xplain.adapters.base import DifferentiableView
 from xplain.methods.base import GradientMethod
 from xplain.methods.gradient._rescale import completeness, rescale_gradients
+from xplain.methods.gradient.deeplift import DeepLift
 from xplain.registry import register_method
 
 NO_BACKGROUND = (
@@ -41,11 +42,7 @@ class DeepShap(GradientMethod):
     needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules", "background"})
     reference: ClassVar[str] = "Lundberg & Lee 2017, arXiv:1705.07874"
     parameters = {
-        "eps": Param(
-            1e-10,
-            Interval(float, 0, None, closed="neither"),
-            doc="|Δin| below which the plain gradient is kept",
-        ),
+        "eps": DeepLift.parameters["eps"],
         "internal_batch_size": Param(
             None, Interval(int, 1), NONE, doc="input/background pairs per forward/backward"
         ),
