@@ -202,16 +202,31 @@ def test_unbatched_method_runs_row_by_row_on_a_dataframe(fitted) -> None:
     model, data = fitted["sklearn_gb_pipeline"]
     explainer = xplain.Explainer(model, data=data, background_size=5)
     rows = data.iloc[:4]
-    assert not xplain.registry.get_method("kernel_shap").batched()
+    assert not xplain.registry.get_method("lime").batched()
     assert xplain.registry.get_method("tree_shap").batched()
-    batched = explainer.explain_batch(rows, "kernel_shap", target="1", max_evals=64, seed=3)
+    batched = explainer.explain_batch(rows, "lime", target="1", num_samples=64, seed=3)
     single = [
-        explainer.explain(rows.iloc[i], "kernel_shap", target="1", max_evals=64, seed=3)
+        explainer.explain(rows.iloc[i], "lime", target="1", num_samples=64, seed=3)
         for i in range(4)
     ]
     assert_same(batched, single)
     # row by row, each its own cost (the first batched one also scored the background)
     assert [e.n_model_evals for e in batched[1:]] == [e.n_model_evals for e in single[1:]]
+
+
+def test_kernel_shap_batch_equals_row_by_row(fitted) -> None:
+    model, data = fitted["sklearn_gb_pipeline"]
+    explainer = xplain.Explainer(model, data=data, background_size=5)
+    rows = data.iloc[:6]
+    assert xplain.registry.get_method("kernel_shap").batched()
+    single = [
+        explainer.explain(rows.iloc[i], "kernel_shap", target="1", max_evals=64, seed=3)
+        for i in range(6)
+    ]
+    batched = explainer.explain_batch(rows, "kernel_shap", target="1", max_evals=64, seed=3)
+    assert_same(batched, single)  # the same coalitions and values as one by one
+    # rows with small baseline games and rows solved on the mean game, mixed in one batch
+    assert {"games" in e.diagnostics for e in batched} == {True, False}
 
 
 def test_empty_batch_and_bad_batches(fitted) -> None:

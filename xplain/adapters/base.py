@@ -10,6 +10,8 @@ without knowing the modality:
 * :class:`InterpretableView` for perturbation methods: ``d`` features and an ``evaluate``
   function turning binary masks ``[n, d]`` (True = feature present) into scores ``[n, C]``,
   optionally with a modality-specific LIME neighbourhood sampler.
+  A view whose game is a mean over background rows may also describe it as
+  :class:`BaselineGames`, one small game per row, which Shapley estimators exploit.
 * :class:`TreeView` for TreeSHAP: the fitted tree model, the row in the model's own
   encoding, background rows, and a map from model columns back to features.
 
@@ -95,6 +97,8 @@ class InterpretableView:
     # masks per evaluate call when the method is given none; None: the method's default
     # (a view that batches its model calls itself, like the tabular one, takes them all)
     batch_size: int | None = None
+    # the same game as a weighted mean of one baseline game per background row, or None
+    baseline_games: BaselineGames | None = None
 
     def to_features(self, values: np.ndarray) -> np.ndarray:
         """Values ``[n_features]`` of the active features -> ``[n_total]`` (0 elsewhere)."""
@@ -109,6 +113,32 @@ class InterpretableView:
         of the Explanation's (image segments over pixels) override both.
         """
         return np.asarray(values, dtype=np.float64)[self.active]
+
+
+@dataclass
+class BaselineGames:
+    """The view's game as a weighted mean of baseline games, one per background row.
+
+    ``v(z) = sum_k weights[k] v_k(z)``, where ``v_k(z)`` scores the instance with its absent
+    features taken from background row ``k``. Shapley values are linear in the game, so the
+    (interventional) Shapley value is the weighted mean of the baseline Shapley values of
+    the ``v_k`` (Sundararajan and Najmi 2020, "The Many Shapley Values for Model
+    Explanation", ICML). Game ``k`` has only ``players[k]`` as players, the features where
+    row ``k`` differs from the instance (the others change nothing), so it is often small
+    enough to enumerate.
+
+    ``score`` maps model inputs to scores ``[n, C]``; views that one adapter built for the
+    same output share it (compare with ``==``), so that a method may score the hybrids of
+    many views in one model call.
+    """
+
+    weights: np.ndarray  # [K], summing to 1
+    players: list[np.ndarray]  # K int arrays [m_k]: features that row k changes
+    empty_scores: np.ndarray  # [K, C] v_k(empty), the score of background row k
+    # (game [n], mask [n, d]) -> model inputs [n, ...]: the instance where the mask holds,
+    # the game's background row elsewhere
+    hybrids: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    score: Callable[[np.ndarray], np.ndarray]  # model inputs of n hybrids -> scores [n, C]
 
 
 @dataclass

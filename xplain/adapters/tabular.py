@@ -21,8 +21,8 @@ Views:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cached_property
+from collections.abc import Callable, Sequence
+from functools import cached_property, partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -47,6 +47,7 @@ from xplain.adapters._tabular_schema import TabularSchema, _as_frame
 from xplain.adapters._tabular_trees import TreeParts, shap_model_output, tree_parts
 from xplain.adapters.base import (
     Adapter,
+    BaselineGames,
     DifferentiableView,
     Encoded,
     InterpretableView,
@@ -157,7 +158,8 @@ class TabularAdapter(Adapter):
                     "Pass as data= the training rows the model was fitted on."
                 ) from err
             self._labels = self.model.labels
-        self._base_scores: dict[str, np.ndarray] = {}
+        self._base_scores: dict[str, np.ndarray] = {}  # [K, C] background scores per output
+        self._scorers: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
 
     def __repr__(self) -> str:
         kind = type(self.torch.module if self.torch else self.model).__name__
@@ -225,10 +227,19 @@ class TabularAdapter(Adapter):
 
     def base_scores(self, output: str) -> np.ndarray:
         """E f(background) ``[C]``: weighted mean score of the background rows (cached)."""
+        return self.background.weights @ self._background_scores(output)
+
+    def _background_scores(self, output: str) -> np.ndarray:
+        """Scores ``[K, C]`` of the background rows (cached per output)."""
         if output not in self._base_scores:
-            scores = self.scores(self.background.rows, output)  # [K, C]
-            self._base_scores[output] = self.background.weights @ scores
+            self._base_scores[output] = self.scores(self.background.rows, output)
         return self._base_scores[output]
+
+    def _game_scorer(self, output: str) -> Callable[[np.ndarray], np.ndarray]:
+        """``scores(rows, output)``, one object per output, shared by the views' games."""
+        if output not in self._scorers:
+            self._scorers[output] = partial(self.scores, output=output)
+        return self._scorers[output]
 
     # -- perturbation view ---------------------------------------------------------------
     def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
@@ -254,6 +265,13 @@ class TabularAdapter(Adapter):
             sample_neighbourhood=lambda n, rng: self._neighbourhood(row, output, n, rng),
             null_players=(rows == row[None]).all(0),  # replacing these changes no row
             batch_size=MASKS_PER_EVALUATE,  # the scorer sends distinct rows in large calls
+            baseline_games=BaselineGames(
+                weights=weights,
+                players=[np.flatnonzero(b != row) for b in rows],
+                empty_scores=self._background_scores(output),
+                hybrids=lambda games, masks: np.where(masks, row[None], rows[games]),
+                score=self._game_scorer(output),
+            ),
         )
 
     def _neighbourhood(

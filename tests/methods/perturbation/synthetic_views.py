@@ -14,7 +14,7 @@ from math import factorial
 
 import numpy as np
 
-from xplain.adapters.base import InterpretableView
+from xplain.adapters.base import BaselineGames, InterpretableView
 
 
 class CountingView(InterpretableView):
@@ -33,9 +33,17 @@ class CountingView(InterpretableView):
 
 
 def function_view(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, background: np.ndarray
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    background: np.ndarray,
+    games: bool = False,
 ) -> CountingView:
-    """The view of instance ``x`` ``[d]`` for model ``f`` over ``background`` ``[K, d]``."""
+    """The view of instance ``x`` ``[d]`` for model ``f`` over ``background`` ``[K, d]``.
+
+    ``games``: the view also describes its game as one baseline game per background row
+    (``BaselineGames``), as the tabular view does; ``view.calls`` then also records the
+    masks scored through them.
+    """
     x = np.asarray(x, dtype=np.float64)
     background = np.asarray(background, dtype=np.float64)
     d = x.shape[0]
@@ -60,6 +68,19 @@ def function_view(
         n_total=d,
     )
     view.calls = []
+    if games:
+
+        def score(rows: np.ndarray) -> np.ndarray:
+            view.calls.append(np.asarray(rows == x, dtype=bool))
+            return f(rows)
+
+        view.baseline_games = BaselineGames(
+            weights=np.full(background.shape[0], 1.0 / background.shape[0]),
+            players=[np.flatnonzero(b != x) for b in background],
+            empty_scores=f(background),
+            hybrids=lambda ids, masks: np.where(masks, x, background[ids]),
+            score=score,
+        )
     return view
 
 
@@ -115,7 +136,18 @@ def linear_view(d: int, seed: int = 0) -> tuple[CountingView, np.ndarray]:
     return view, w * (x - background.mean(0))
 
 
-def interaction_view(d: int, seed: int = 0) -> CountingView:
+def interaction_view(d: int, seed: int = 0, games: bool = False) -> CountingView:
     """``interaction_model(d, seed)`` at a random instance over 8 background rows."""
     rng = np.random.default_rng(seed)
-    return function_view(interaction_model(d, seed), rng.normal(size=d), rng.normal(size=(8, d)))
+    x, background = rng.normal(size=d), rng.normal(size=(8, d))
+    return function_view(interaction_model(d, seed), x, background, games)
+
+
+def shared_columns_view(d: int, seed: int = 0, games: bool = True) -> CountingView:
+    """``interaction_view`` whose background rows share a random half of the instance's
+    values (as categorical columns do): baseline games of about ``d / 2`` players."""
+    rng = np.random.default_rng(seed)
+    x, background = rng.normal(size=d), rng.normal(size=(8, d))
+    same = rng.random(background.shape) < 0.5
+    background[same] = np.broadcast_to(x, background.shape)[same]
+    return function_view(interaction_model(d, seed), x, background, games)

@@ -175,6 +175,10 @@ def shapley_design(
     """
     mass = shapley_size_mass(d)
     unseen = 2**d - 2 if d < 63 else math.inf  # coalitions not enumerated yet
+    if budget >= unseen:  # every coalition but the empty and the full one: exact
+        masks = all_coalitions(d)[1:-1]
+        weights = shapley_coalition_weight(d, masks.sum(1))
+        return ShapleyDesign(masks, weights, np.zeros((0, 2), int), 0.0)
     left = int(min(budget, unseen))
     fixed: list[np.ndarray] = []
     sizes_left = list(range(1, d))
@@ -218,8 +222,10 @@ def shapley_design(
             )
 
     draws, k = _draw_units(d, sizes_left, mass, left, paired, rng)
-    first, inverse = unique_rows(draws.reshape(-1, d))
     m = draws.shape[0]
+    if m == 0:  # no budget left to sample: the enumerated sizes alone, nothing to vary
+        return ShapleyDesign(fixed_masks, fixed_weights, np.zeros((0, k), int), sampled_mass)
+    first, inverse = unique_rows(draws.reshape(-1, d))
     weights = np.bincount(inverse, minlength=first.shape[0]) * (sampled_mass / (m * k))
     masks = np.concatenate([fixed_masks, draws.reshape(-1, d)[first]])
     index = (inverse + fixed_masks.shape[0]).reshape(m, k)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.linear_model import LinearRegression, Ridge
+
+from xplain.methods.perturbation._sampling import ShapleyDesign
 
 SELECTIONS = ("auto", "forward_selection", "highest_weights")
 
@@ -34,6 +37,45 @@ def constrained_wls(
         inverse = np.linalg.pinv(kkt)
     solution = inverse @ rhs
     return solution[:d], inverse[:d, :d]
+
+
+def design_standard_errors(
+    design: ShapleyDesign, y: np.ndarray, phi: np.ndarray, sensitivity: np.ndarray
+) -> np.ndarray:
+    """Per-feature standard error of KernelSHAP over its random draws ``[d]``.
+
+    Linearising the constrained solution, ``phi_hat - phi ~= C (b_n - A_n phi)`` where
+    ``C`` is the KKT-inverse block; only the sampled part of ``b_n - A_n phi`` is random,
+    a weighted sum of ``u_j = mean over the unit's coalitions of z (y - z . phi)`` (a pair
+    ``(z, 1 - z)`` is one unit). I.i.d. design: ``W / m * sum_j u_j``, hence
+    ``Cov(phi_hat) ~= W^2 C S C' / m`` with ``S`` the sample covariance of the ``m`` units
+    (the sandwich estimator, valid for paired draws because pairs, not coalitions, are
+    independent). Stratified design (``n_h`` units drawn without replacement from the
+    ``N_h`` of stratum ``h``, of mass ``W_h``): ``sum_h W_h / n_h sum_{j in h} u_j``, hence
+    ``Cov ~= C [sum_h W_h^2 (1 - n_h / N_h) S_h / n_h] C'`` with ``S_h`` the covariance
+    within the stratum (Cochran 1977, Sampling Techniques, Thm 5.3).
+    """
+    units = design.units  # [m, k]
+    m = units.shape[0]
+    if design.exact:
+        return np.zeros(phi.shape[0])
+    if m < 2:
+        return np.full(phi.shape[0], math.inf)
+    z = design.masks.astype(np.float64)  # [u, d]
+    residual = y - z @ phi  # [u]
+    u = (z[units] * residual[units][..., None]).mean(1)  # [m, d]
+    if design.strata is None:
+        spread = design.sampled_mass**2 * np.cov(u, rowvar=False) / m  # [d, d]
+    else:
+        spread = np.zeros((phi.shape[0], phi.shape[0]))
+        for h, (w, population) in enumerate(
+            zip(design.stratum_mass, design.stratum_units, strict=True)
+        ):
+            block = u[design.strata == h]
+            n_h = block.shape[0]
+            spread += w**2 * (1.0 - n_h / population) * np.cov(block, rowvar=False) / n_h
+    cov = sensitivity @ spread @ sensitivity.T
+    return np.sqrt(np.clip(np.diag(cov), 0.0, None))
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,17 +11,20 @@ from xplain._validation import BOOLEAN, NONE, SEED, Interval, Param
 from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
 from xplain.methods.base import Attribution, PerturbationMethod
+from xplain.methods.perturbation._baseline_games import GamePlan, combine_games, plan_games
 from xplain.methods.perturbation._sampling import (
-    ShapleyDesign,
     evaluate_target,
     shapley_design,
     without_null_players,
 )
-from xplain.methods.perturbation._surrogate import constrained_wls
+from xplain.methods.perturbation._surrogate import constrained_wls, design_standard_errors
 from xplain.registry import register_method
 
 DEFAULT_RANDOM_EVALS = 2048  # on top of the 2 d singletons and leave-one-outs
 CONVERGENCE_RATIO = 0.01  # converged: max std_err <= 1% of the largest |phi|
+# baseline games are solved one by one when they have on average at most this share of
+# the mean game's players; else the mean game's common coalitions do better (see below)
+MAX_GAME_SHARE = 0.9
 
 
 @register_method
@@ -50,11 +53,28 @@ class KernelShap(PerturbationMethod):
     regression enforces ``sum(phi) = f(x) - f(empty)`` exactly (KKT solution). When the
     budget covers all ``2^d - 2`` coalitions the result is the exact Shapley value.
 
+    Baseline games (tabular views): the mean game over ``K`` background rows is the
+    weighted mean of one baseline game per row, whose players are only the features where
+    that row differs from the instance (Sundararajan and Najmi 2020). When these games
+    have (by weight) at most 90% of the mean game's players, each is solved on its own:
+    ``max_evals`` coalitions of the mean game are ``max_evals x K`` model rows (what
+    ``shap.KernelExplainer`` scores for ``nsamples = max_evals``), shared out over the games
+    in proportion to ``w_k m_k`` (``m_k`` players, the Neyman allocation of
+    ``_baseline_games.allocate_rows``), each game enumerated (exact) when its ``2^m_k - 2``
+    coalitions fit, else estimated as above; one model call scores every game of every
+    row of an ``explain_batch``. On Adult (games of 9 of 14 players on average) this is
+    about 17x lower error than shap at a budget of 512 and exact from 2048 on. When the games are
+    about as large as the mean game (no background value shared with the instance),
+    solving them one by one would lose the common coalitions of the mean game, whose
+    errors partly cancel over the background rows (1.5x lower error on 16 continuous
+    features), so the mean game is estimated, its hybrids scored by the view.
+
     Diagnostics: ``std_err`` per feature, the standard error of the estimate from the
     sandwich covariance of the regression over the sampled pairs, within each size
     stratum with its finite-population correction, the enumerated coalitions held fixed
     (Covert and Lee 2021, Sec. 4); ``converged`` when
-    ``max(std_err) <= 0.01 * max|phi|``; ``n_coalitions`` evaluated; ``exact``;
+    ``max(std_err) <= 0.01 * max|phi|``; ``n_coalitions`` evaluated (over baseline games:
+    model rows, game by game; ``games`` and ``exact_games`` count them); ``exact``;
     ``efficiency_gap`` = ``|sum(phi) - (f(x) - f(empty))|``; ``null_players``, the number of
     features the view proved inert (value exactly 0, left out of the game, so a budget of
     ``2^d' - 2`` for the ``d'`` others already gives the exact answer).
@@ -64,7 +84,10 @@ class KernelShap(PerturbationMethod):
     reference: ClassVar[str] = "Lundberg and Lee 2017, arXiv:1705.07874"
     parameters = {
         "max_evals": Param(
-            None, Interval(int, 1), NONE, doc="distinct coalitions evaluated (None: 2 d + 2048)"
+            None,
+            Interval(int, 1),
+            NONE,
+            doc="distinct coalitions of the mean game evaluated (None: 2 d + 2048)",
         ),
         "batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
         "paired": Param(True, BOOLEAN, doc="sample coalitions with their complements"),
@@ -72,6 +95,54 @@ class KernelShap(PerturbationMethod):
     }
 
     def attribute(self, view: InterpretableView, target: int) -> Attribution:
+        return self.attribute_batch([view], [target])[0]
+
+    def attribute_batch(
+        self, views: Sequence[InterpretableView], targets: Sequence[int]
+    ) -> list[Attribution]:
+        """Each view's attribution; views solved by their baseline games that share a
+        scorer (the rows of one tabular batch) are scored in one model call, with the same
+        coalitions and values as one by one."""
+        results: list[Attribution | None] = [None] * len(views)
+        groups: list[tuple[Any, list[tuple[int, GamePlan]]]] = []
+        for i, view in enumerate(views):
+            if not _small_games(view):
+                results[i] = self._attribute_mean_game(view, targets[i])
+                continue
+            plan, score = self._plan(view), view.baseline_games.score
+            for shared, members in groups:
+                if shared == score:
+                    members.append((i, plan))
+                    break
+            else:
+                groups.append((score, [(i, plan)]))
+        for _, members in groups:
+            batch = self._attribute_games(
+                [views[i] for i, _ in members],
+                [targets[i] for i, _ in members],
+                [plan for _, plan in members],
+            )
+            for (i, _), result in zip(members, batch, strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
+
+    def _budget(self, d: int, needed: int | None = None) -> int:
+        """The coalition budget for a game of ``d`` players, checked against its minimum
+        (``needed``; by default ``2 d``, each feature alone and each left out)."""
+        budget = self.params["max_evals"] or 2 * d + DEFAULT_RANDOM_EVALS
+        if needed is None:
+            needed = min(2 * d, 2**d - 2) if d >= 2 else 0
+        if budget < needed:
+            why = "each feature alone and each left out" if needed == 2 * d else "every coalition"
+            raise InvalidParameterError(
+                f"The 'max_evals' parameter of kernel_shap must be at least {needed} for this "
+                f"input of {d} features ({why}). Got {budget}. Raise max_evals or explain "
+                "fewer features (e.g. words instead of sub-word tokens)."
+            )
+        return budget
+
+    def _attribute_mean_game(self, view: InterpretableView, target: int) -> Attribution:
+        """KernelSHAP on the view's game itself (no baseline games known)."""
         game, players = without_null_players(view)
         phi, std_err, n, exact = self._estimate(game, target)
         values, errors = np.zeros(view.n_features), np.zeros(view.n_features)
@@ -90,23 +161,71 @@ class KernelShap(PerturbationMethod):
         total = float(view.scores[target]) - v0  # f(x) - f(empty)
         if d < 2:
             return np.full(d, total), np.zeros(d), 0, True
-
-        budget = self.params["max_evals"] or 2 * d + DEFAULT_RANDOM_EVALS
-        needed = min(2 * d, 2**d - 2)
-        if budget < needed:
-            why = "each feature alone and each left out" if needed == 2 * d else "every coalition"
-            raise InvalidParameterError(
-                f"The 'max_evals' parameter of kernel_shap must be at least {needed} for this "
-                f"input of {d} features ({why}). Got {budget}. Raise max_evals or explain "
-                "fewer features (e.g. words instead of sub-word tokens)."
-            )
+        budget = self._budget(d)
         rng = np.random.default_rng(self.params["seed"])
         design = shapley_design(d, budget, self.params["paired"], rng)
         # [u] model scores of the distinct coalitions, relative to the empty one
         y = evaluate_target(view, design.masks, target, self.params["batch_size"]) - v0
         phi, sensitivity = constrained_wls(design.masks, y, design.weights, total)
-        std_err = _standard_errors(design, y, phi, sensitivity)
+        std_err = design_standard_errors(design, y, phi, sensitivity)
         return phi, std_err, int(design.masks.shape[0]), design.exact
+
+    def _plan(self, view: InterpretableView) -> GamePlan:
+        """The baseline games' designs for ``max_evals x K`` model rows."""
+        games = view.baseline_games
+        assert games is not None
+        k = len(games.weights)
+        least = sum(min(2 * p.shape[0], 2 ** p.shape[0] - 2) for p in games.players)
+        rows = self._budget(_players(view), -(-least // k)) * k
+        rng = np.random.default_rng(self.params["seed"])
+        return plan_games(games, view.n_features, rows, self.params["paired"], rng)
+
+    def _attribute_games(
+        self, views: list[InterpretableView], targets: list[int], plans: list[GamePlan]
+    ) -> list[Attribution]:
+        """KernelSHAP game by game (see the class docstring), all views in one model call."""
+        games_of = [view.baseline_games for view in views]
+        inputs = [g.hybrids(p.games, p.masks) for g, p in zip(games_of, plans, strict=True)]
+        scores = _score(games_of[0], inputs, self.params["batch_size"])
+        out, start = [], 0
+        for view, games, target, plan in zip(views, games_of, targets, plans, strict=True):
+            n = plan.games.shape[0]
+            y = scores[start : start + n, target]
+            start += n
+            full = float(view.scores[target])
+            phi, std_err, exact = combine_games(games, plan, y, full, target)
+            total = full - float(view.base_scores[target])
+            k = len(games.weights)
+            diagnostics = _diagnostics(view, phi, std_err, n, exact == k, total)
+            diagnostics["null_players"] = view.n_features - _players(view)
+            diagnostics["games"], diagnostics["exact_games"] = k, int(exact)
+            out.append(Attribution(phi, diagnostics))
+        return out
+
+
+def _players(view: InterpretableView) -> int:
+    """Features of the view that are not null players."""
+    return view.n_features - (0 if view.null_players is None else int(np.sum(view.null_players)))
+
+
+def _small_games(view: InterpretableView) -> bool:
+    """Whether the view's baseline games have (by weight) at most ``MAX_GAME_SHARE`` of the
+    mean game's players, so that solving them one by one pays."""
+    games = view.baseline_games
+    if games is None:
+        return False
+    sizes = np.array([p.shape[0] for p in games.players], dtype=np.float64)
+    return float(games.weights @ sizes) <= MAX_GAME_SHARE * _players(view)
+
+
+def _score(games: Any, inputs: list[np.ndarray], batch_size: int | None) -> np.ndarray:
+    """Scores ``[n, C]`` of the hybrids of every view, in one call (or ``batch_size`` rows)."""
+    rows = np.concatenate(inputs)
+    if rows.shape[0] == 0:
+        return np.zeros((0, games.empty_scores.shape[1]))
+    step = batch_size or rows.shape[0]
+    parts = [games.score(rows[i : i + step]) for i in range(0, rows.shape[0], step)]
+    return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
 
 
 def _diagnostics(
@@ -125,42 +244,3 @@ def _diagnostics(
         "exact": bool(exact),
         "efficiency_gap": float(abs(phi.sum() - total)),
     }
-
-
-def _standard_errors(
-    design: ShapleyDesign, y: np.ndarray, phi: np.ndarray, sensitivity: np.ndarray
-) -> np.ndarray:
-    """Per-feature standard error of KernelSHAP over its random draws ``[d]``.
-
-    Linearising the constrained solution, ``phi_hat - phi ~= C (b_n - A_n phi)`` where
-    ``C`` is the KKT-inverse block; only the sampled part of ``b_n - A_n phi`` is random,
-    a weighted sum of ``u_j = mean over the unit's coalitions of z (y - z . phi)`` (a pair
-    ``(z, 1 - z)`` is one unit). I.i.d. design: ``W / m * sum_j u_j``, hence
-    ``Cov(phi_hat) ~= W^2 C S C' / m`` with ``S`` the sample covariance of the ``m`` units
-    (the sandwich estimator, valid for paired draws because pairs, not coalitions, are
-    independent). Stratified design (``n_h`` units drawn without replacement from the
-    ``N_h`` of stratum ``h``, of mass ``W_h``): ``sum_h W_h / n_h sum_{j in h} u_j``, hence
-    ``Cov ~= C [sum_h W_h^2 (1 - n_h / N_h) S_h / n_h] C'`` with ``S_h`` the covariance
-    within the stratum (Cochran 1977, Sampling Techniques, Thm 5.3).
-    """
-    units = design.units  # [m, k]
-    m = units.shape[0]
-    if design.exact:
-        return np.zeros(phi.shape[0])
-    if m < 2:
-        return np.full(phi.shape[0], math.inf)
-    z = design.masks.astype(np.float64)  # [u, d]
-    residual = y - z @ phi  # [u]
-    u = (z[units] * residual[units][..., None]).mean(1)  # [m, d]
-    if design.strata is None:
-        spread = design.sampled_mass**2 * np.cov(u, rowvar=False) / m  # [d, d]
-    else:
-        spread = np.zeros((phi.shape[0], phi.shape[0]))
-        for h, (w, population) in enumerate(
-            zip(design.stratum_mass, design.stratum_units, strict=True)
-        ):
-            block = u[design.strata == h]
-            n_h = block.shape[0]
-            spread += w**2 * (1.0 - n_h / population) * np.cov(block, rowvar=False) / n_h
-    cov = sensitivity @ spread @ sensitivity.T
-    return np.sqrt(np.clip(np.diag(cov), 0.0, None))

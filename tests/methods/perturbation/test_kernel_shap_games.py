@@ -1,0 +1,173 @@
+"""kernel_shap over baseline games (one per background row), as on tabular views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import GradientBoostingClassifier
+from synthetic_views import interaction_view, permutation_shapley, shared_columns_view
+
+import xplain
+from xplain.methods.perturbation._baseline_games import allocate_rows
+from xplain.methods.perturbation._sampling import shapley_design
+from xplain.methods.perturbation.exact_shapley import ExactShapley
+from xplain.methods.perturbation.kernel_shap import KernelShap
+
+
+def game_sizes(view) -> np.ndarray:
+    return np.array([p.shape[0] for p in view.baseline_games.players])
+
+
+def test_exact_once_every_game_is_enumerated() -> None:
+    view = shared_columns_view(7, seed=1)
+    sizes = game_sizes(view)
+    assert sizes.max() < 7  # the games are smaller than the mean game
+    cost = int(sum(2**m - 2 for m in sizes if m >= 2))
+    result = KernelShap(max_evals=-(-cost // 8)).attribute(view, 1)  # rows = max_evals * K
+    assert result.diagnostics["n_coalitions"] == cost == view.n_masks  # model rows
+    np.testing.assert_allclose(result.values, permutation_shapley(view, 1), atol=1e-12)
+    assert result.diagnostics["exact"] and result.diagnostics["exact_games"] == 8
+    np.testing.assert_array_equal(result.diagnostics["std_err"], 0.0)
+    assert result.diagnostics["efficiency_gap"] < 1e-12
+
+
+@pytest.fixture(scope="module")
+def exact_shared16() -> np.ndarray:
+    """Exact Shapley values of class 1 on ``shared_columns_view(16)`` (all 2^16 coalitions)."""
+    return np.asarray(ExactShapley().attribute(shared_columns_view(16, games=False), 1).values)
+
+
+@pytest.mark.parametrize("target", [0, 1])
+def test_efficiency_is_exact_and_the_seed_fixes_the_result(target: int) -> None:
+    view = shared_columns_view(16)
+    first = KernelShap(max_evals=64, seed=3).attribute(view, target)
+    assert first.diagnostics["n_coalitions"] == view.n_masks <= 64 * 8
+    again = KernelShap(max_evals=64, seed=3).attribute(shared_columns_view(16), target)
+    other = KernelShap(max_evals=64, seed=4).attribute(shared_columns_view(16), target)
+    total = view.scores[target] - view.base_scores[target]
+    assert abs(first.values.sum() - total) < 1e-10
+    np.testing.assert_array_equal(first.values, again.values)
+    assert not np.allclose(first.values, other.values)
+
+
+def test_converges_and_beats_the_mean_game_at_equal_model_rows(exact_shared16) -> None:
+    def error(games: bool, budget: int, seed: int) -> float:
+        view = shared_columns_view(16, games=games)
+        values = KernelShap(max_evals=budget, seed=seed).attribute(view, 1).values
+        return float(np.abs(values - exact_shared16).mean())
+
+    games = {b: np.mean([error(True, b, s) for s in range(3)]) for b in (64, 256, 1024)}
+    mean_game = np.mean([error(False, 256, s) for s in range(3)])  # 256 x 8 rows as well
+    assert games[1024] < games[256] < games[64]
+    assert games[256] < 0.5 * mean_game
+
+
+def test_standard_errors_cover_the_true_error_at_the_nominal_rate(exact_shared16) -> None:
+    covered = []
+    for seed in range(30):
+        result = KernelShap(max_evals=128, seed=seed).attribute(shared_columns_view(16), 1)
+        assert 0 < result.diagnostics["exact_games"] < 8
+        error = np.abs(result.values - exact_shared16)
+        covered.append(error <= 1.96 * result.diagnostics["std_err"])
+    rate = np.mean(covered)  # 480 feature x seed checks
+    assert 0.88 <= rate <= 0.99, rate
+
+
+def test_games_too_large_to_enumerate_fall_back_to_the_mean_game() -> None:
+    """With no background value shared, the games have all 16 players and none can be
+    enumerated: the mean game's common coalitions are used, as without games."""
+    with_games = KernelShap(max_evals=256, seed=1).attribute(interaction_view(16, games=True), 1)
+    plain = KernelShap(max_evals=256, seed=1).attribute(interaction_view(16), 1)
+    np.testing.assert_array_equal(with_games.values, plain.values)
+    assert "games" not in with_games.diagnostics
+
+
+def test_rows_go_to_games_by_weight_times_players_within_their_bounds() -> None:
+    sizes, weights = np.array([3, 8, 12, 12, 1]), np.array([0.2, 0.2, 0.2, 0.4, 0.0])
+    counts = allocate_rows(sizes, weights, 1000)
+    assert counts.sum() == 1000
+    assert counts[0] == 6 and counts[4] == 0  # 2^3 - 2: enumerated; weight 0: nothing
+    assert counts[3] == pytest.approx(2 * counts[2], abs=1)  # twice the weight
+    assert counts[2] == pytest.approx(1.5 * counts[1], abs=1)  # 12 vs 8 players
+    small = allocate_rows(sizes, weights, 70)  # below 2 m + 4 each: the 2 m minimum
+    assert small.tolist() == [6, 16, 24, 24, 0]
+    every = allocate_rows(sizes, weights, 10**6)
+    assert every.tolist() == [6, 254, 4094, 4094, 0]
+
+
+def test_a_budget_of_only_the_outer_sizes_estimates_without_a_standard_error() -> None:
+    design = shapley_design(6, 12, True, np.random.default_rng(0))
+    assert design.masks.shape[0] == 12 and not design.exact
+    view = interaction_view(6)
+    result = KernelShap(max_evals=12).attribute(view, 1)
+    assert np.isfinite(result.values).all() and np.isinf(result.diagnostics["std_err"]).all()
+    assert not result.diagnostics["converged"]
+
+
+@pytest.fixture(scope="module")
+def categorical_table():
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 70, n),
+            "hours": rng.choice([20, 40, 40, 40, 60], n),
+            "sex": rng.choice(["F", "M"], n),
+            "job": rng.choice(["a", "b", "c"], n),
+            "score": rng.normal(size=n).round(1),
+            "city": rng.choice(["x", "y"], n),
+        }
+    )
+    y = ((frame["age"] > 40) ^ (frame["sex"] == "M") | (frame["score"] > 1)).astype(int)
+    encoded = pd.get_dummies(frame, dtype=float)
+    model = GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=0)
+    model.fit(encoded, y)
+
+    def predict(table: pd.DataFrame) -> np.ndarray:
+        dummies = pd.get_dummies(table, dtype=float).reindex(columns=encoded.columns)
+        return model.predict_proba(dummies.fillna(0.0))
+
+    return frame, predict
+
+
+def test_tabular_view_matches_exact_shapley_and_batches_rows(categorical_table) -> None:
+    frame, predict = categorical_table
+    explainer = xplain.Explainer(
+        predict, data=frame, background_size=12, labels=["no", "yes"], categorical=["sex"]
+    )
+    rows = frame.iloc[:3]
+    exact = [explainer.explain(rows.iloc[i], "exact_shapley", target=1) for i in range(3)]
+    calls = []
+    score = explainer.adapter.model.scores
+    explainer.adapter.model.scores = lambda frame, output: (
+        calls.append(len(frame)) or score(frame, output)
+    )
+    batch = explainer.explain_batch(rows, "kernel_shap", target=1, max_evals=64)
+    for e, reference in zip(batch, exact, strict=True):
+        assert e.diagnostics["games"] == 12 and e.diagnostics["exact"]
+        np.testing.assert_allclose(e.values, reference.values, atol=1e-12)
+    # one call predicts the rows, one scores every row's games
+    assert calls == [3, sum(e.diagnostics["n_coalitions"] for e in batch)]
+    small = explainer.explain(rows.iloc[0], "kernel_shap", target=1, max_evals=12)
+    assert not small.diagnostics["exact"] and small.diagnostics["n_coalitions"] <= 12 * 12
+    assert np.abs(small.values - exact[0].values).max() < 0.05
+    assert small.values.sum() == pytest.approx(exact[0].values.sum(), abs=1e-12)
+
+
+def test_exact_shapley_reference_is_the_same_game(categorical_table) -> None:
+    """The baseline-games hybrids and the mean game's evaluate give the same scores."""
+    frame, predict = categorical_table
+    explainer = xplain.Explainer(predict, data=frame, background_size=5, labels=["no", "yes"])
+    adapter = explainer.adapter
+    view = adapter.interpretable_view(adapter.encode(frame.iloc[7]), explainer.output)
+    games = view.baseline_games
+    masks = np.random.default_rng(0).random((9, 6)) < 0.5
+    per_game = np.stack(
+        [games.score(games.hybrids(np.full(9, k), masks)) for k in range(5)], axis=1
+    )  # [9, K, C]
+    np.testing.assert_allclose(
+        np.einsum("nkc,k->nc", per_game, games.weights), view.evaluate(masks), atol=1e-12
+    )
+    np.testing.assert_allclose(games.weights @ games.empty_scores, view.base_scores)
+    assert ExactShapley().attribute(view, 1).values.shape == (6,)
