@@ -58,7 +58,7 @@ def allocate_rows(sizes: np.ndarray, weights: np.ndarray, total: int) -> np.ndar
         low = np.minimum(2.0 * sizes, cap)
     share = np.asarray(weights, dtype=np.float64) * sizes
     lo, hi = 0.0, float(total) / max(share[share > 0].min(initial=1.0), 1e-300)
-    for _ in range(200):  # bisection on the water level t: sum clip(t share, low, cap)
+    for _ in range(64):  # bisection on the water level t: sum clip(t share, low, cap)
         mid = 0.5 * (lo + hi)
         if np.clip(mid * share, low, cap).sum() > total:
             hi = mid

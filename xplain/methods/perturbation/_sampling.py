@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -66,17 +67,34 @@ def without_null_players(view: InterpretableView) -> tuple[InterpretableView, np
     return reduced, keep
 
 
+CACHED_COALITIONS = 16  # all_coalitions(d) is kept for d up to this (1 MiB at d = 16)
+
+
 def all_coalitions(d: int) -> np.ndarray:
-    """Every coalition of ``d`` features, ``[2^d, d]``; row ``k`` holds the bits of ``k``."""
+    """Every coalition of ``d`` features, ``[2^d, d]`` (read-only); row ``k`` holds the
+    bits of ``k``."""
+    return _all_coalitions(d) if d <= CACHED_COALITIONS else _enumerate(d)
+
+
+@lru_cache(maxsize=CACHED_COALITIONS + 1)
+def _all_coalitions(d: int) -> np.ndarray:
+    return _enumerate(d)
+
+
+def _enumerate(d: int) -> np.ndarray:
     codes = np.arange(2**d, dtype=np.int64)
-    return ((codes[:, None] >> np.arange(d)) & 1).astype(bool)
+    masks = ((codes[:, None] >> np.arange(d)) & 1).astype(bool)
+    masks.setflags(write=False)
+    return masks
 
 
+@lru_cache(maxsize=512)
 def coalitions_of_size(d: int, size: int) -> np.ndarray:
-    """Every coalition of exactly ``size`` features, ``[C(d, size), d]``."""
+    """Every coalition of exactly ``size`` features, ``[C(d, size), d]`` (read-only, cached)."""
     index = np.array(list(combinations(range(d), size)), dtype=np.int64).reshape(-1, size)
     masks = np.zeros((index.shape[0], d), dtype=bool)
     np.put_along_axis(masks, index, True, axis=1)
+    masks.setflags(write=False)
     return masks
 
 
