@@ -158,7 +158,7 @@ class TabularAdapter(Adapter):
                     "Pass as data= the training rows the model was fitted on."
                 ) from err
             self._labels = self.model.labels
-        self._base_scores: dict[str, np.ndarray] = {}  # [K, C] background scores per output
+        self._background_cache: dict[str, np.ndarray] = {}  # [K, C] background scores per output
         self._scorers: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
 
     def __repr__(self) -> str:
@@ -231,9 +231,9 @@ class TabularAdapter(Adapter):
 
     def _background_scores(self, output: str) -> np.ndarray:
         """Scores ``[K, C]`` of the background rows (cached per output)."""
-        if output not in self._base_scores:
-            self._base_scores[output] = self.scores(self.background.rows, output)
-        return self._base_scores[output]
+        if output not in self._background_cache:
+            self._background_cache[output] = self.scores(self.background.rows, output)
+        return self._background_cache[output]
 
     def _game_scorer(self, output: str) -> Callable[[np.ndarray], np.ndarray]:
         """``scores(rows, output)``, one object per output, shared by the views' games."""

@@ -19,6 +19,7 @@ import numpy as np
 from xplain.adapters.base import BaselineGames
 from xplain.methods.perturbation._sampling import ShapleyDesign, shapley_design
 from xplain.methods.perturbation._surrogate import constrained_wls, design_standard_errors
+from xplain.methods.perturbation.exact_shapley import shapley_from_values
 
 MIN_SAMPLED_PAIRS = 2  # a sampled game gets at least this many pairs beyond its 2 m sizes
 
@@ -116,12 +117,18 @@ def combine_games(
             phi[players] += w * total
             exact += 1
             continue
-        n = design.masks.shape[0]
+        n, m = design.masks.shape
         y = scores[start : start + n] - empty
         start += n
+        if design.exact:  # every coalition: the Shapley formula itself
+            v = np.zeros(2**m)
+            v[design.masks @ (1 << np.arange(m))] = y
+            v[-1] = total
+            phi[players] += w * shapley_from_values(v, m)
+            exact += 1
+            continue
         values, sensitivity = constrained_wls(design.masks, y, design.weights, total)
         errors = design_standard_errors(design, y, values, sensitivity)
         phi[players] += w * values
         variance[players] += w**2 * errors**2
-        exact += int(design.exact)
     return phi, np.sqrt(variance), exact

@@ -58,16 +58,16 @@ class KernelShap(PerturbationMethod):
     that row differs from the instance (Sundararajan and Najmi 2020). When these games
     have (by weight) at most 90% of the mean game's players, each is solved on its own:
     ``max_evals`` coalitions of the mean game are ``max_evals x K`` model rows (what
-    ``shap.KernelExplainer`` scores for ``nsamples = max_evals``), shared out over the games
-    in proportion to ``w_k m_k`` (``m_k`` players, the Neyman allocation of
-    ``_baseline_games.allocate_rows``), each game enumerated (exact) when its ``2^m_k - 2``
-    coalitions fit, else estimated as above; one model call scores every game of every
-    row of an ``explain_batch``. On Adult (games of 9 of 14 players on average) this is
-    about 17x lower error than shap at a budget of 512 and exact from 2048 on. When the games are
-    about as large as the mean game (no background value shared with the instance),
-    solving them one by one would lose the common coalitions of the mean game, whose
-    errors partly cancel over the background rows (1.5x lower error on 16 continuous
-    features), so the mean game is estimated, its hybrids scored by the view.
+    ``shap.KernelExplainer`` scores for ``nsamples = max_evals``), shared out over the
+    games in proportion to ``w_k m_k`` (``m_k`` players, the Neyman allocation of
+    ``_baseline_games.allocate_rows``), each game enumerated (exact) when its
+    ``2^m_k - 2`` coalitions fit, else estimated as above; one model call scores every
+    game of every row of an ``explain_batch``. On Adult (games of 9 of 14 players on
+    average) this is about 17x lower error than shap at a budget of 512, and exact from
+    2048 on. When the games are about as large as the mean game (no background value
+    shared with the instance), solving them one by one would lose the mean game's common
+    coalitions, whose errors partly cancel over the background rows (1.5x lower error on
+    16 continuous features), so the mean game is estimated, its hybrids scored by the view.
 
     Diagnostics: ``std_err`` per feature, the standard error of the estimate from the
     sandwich covariance of the regression over the sampled pairs, within each size
