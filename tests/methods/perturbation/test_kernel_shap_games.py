@@ -9,6 +9,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from synthetic_views import interaction_view, permutation_shapley, shared_columns_view
 
 import xplain
+from xplain.errors import InvalidParameterError
 from xplain.methods.perturbation._baseline_games import allocate_rows
 from xplain.methods.perturbation._sampling import shapley_design
 from xplain.methods.perturbation.exact_shapley import ExactShapley
@@ -171,3 +172,13 @@ def test_exact_shapley_reference_is_the_same_game(categorical_table) -> None:
     )
     np.testing.assert_allclose(games.weights @ games.empty_scores, view.base_scores)
     assert ExactShapley().attribute(view, 1).values.shape == (6,)
+
+
+def test_too_small_a_budget_names_the_minimum_over_the_games() -> None:
+    view = shared_columns_view(16)
+    least = sum(min(2 * p.shape[0], 2 ** p.shape[0] - 2) for p in view.baseline_games.players)
+    needed = -(-least // 8)
+    KernelShap(max_evals=needed).attribute(view, 1)  # the minimum itself is enough
+    message = rf"at least {needed} .*in each of 8 background rows.*Got {needed - 1}"
+    with pytest.raises(InvalidParameterError, match=message):
+        KernelShap(max_evals=needed - 1).attribute(view, 1)

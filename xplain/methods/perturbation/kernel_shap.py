@@ -126,14 +126,18 @@ class KernelShap(PerturbationMethod):
                 results[i] = result
         return [r for r in results if r is not None]
 
-    def _budget(self, d: int, needed: int | None = None) -> int:
-        """The coalition budget for a game of ``d`` players, checked against its minimum
-        (``needed``; by default ``2 d``, each feature alone and each left out)."""
+    def _budget(self, d: int, games: int = 0, least: int = 0) -> int:
+        """The coalition budget for ``d`` players, checked against its minimum: ``2 d``
+        coalitions (each feature alone and each left out) or, over ``games`` baseline
+        games, ``least`` model rows in all (the same in every game)."""
         budget = self.params["max_evals"] or 2 * d + DEFAULT_RANDOM_EVALS
-        if needed is None:
+        if games:
+            needed = -(-least // games)
+            why = f"each feature alone and each left out, in each of {games} background rows"
+        else:
             needed = min(2 * d, 2**d - 2) if d >= 2 else 0
-        if budget < needed:
             why = "each feature alone and each left out" if needed == 2 * d else "every coalition"
+        if budget < needed:
             raise InvalidParameterError(
                 f"The 'max_evals' parameter of kernel_shap must be at least {needed} for this "
                 f"input of {d} features ({why}). Got {budget}. Raise max_evals or explain "
@@ -176,7 +180,7 @@ class KernelShap(PerturbationMethod):
         assert games is not None
         k = len(games.weights)
         least = sum(min(2 * p.shape[0], 2 ** p.shape[0] - 2) for p in games.players)
-        rows = self._budget(_players(view), -(-least // k)) * k
+        rows = self._budget(_players(view), k, least) * k
         rng = np.random.default_rng(self.params["seed"])
         return plan_games(games, view.n_features, rows, self.params["paired"], rng)
 
