@@ -18,7 +18,7 @@ import numpy as np
 
 from xplain.adapters.base import BaselineGames
 from xplain.methods.perturbation._sampling import ShapleyDesign, shapley_design
-from xplain.methods.perturbation._surrogate import constrained_wls, design_standard_errors
+from xplain.methods.perturbation._surrogate import shapley_regression
 from xplain.methods.perturbation.exact_shapley import shapley_from_values
 
 MIN_SAMPLED_PAIRS = 2  # a sampled game gets at least this many pairs beyond its 2 m sizes
@@ -97,7 +97,12 @@ def plan_games(
 
 
 def combine_games(
-    games: BaselineGames, plan: GamePlan, scores: np.ndarray, full_score: float, target: int
+    games: BaselineGames,
+    plan: GamePlan,
+    scores: np.ndarray,
+    full_score: float,
+    target: int,
+    order: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Shapley values ``[d]``, standard errors ``[d]`` and the number of exact games.
 
@@ -105,7 +110,8 @@ def combine_games(
     instance's. Each game's regression keeps its own efficiency constraint
     ``sum(phi_k) = f(x) - v_k(empty)``, so the mean holds ``f(x) - sum_k w_k v_k(empty)``
     exactly; the games' draws are independent, so their variances add with weight
-    ``w_k^2``.
+    ``w_k^2``. ``order``: the interaction order of the sampled games' regressions
+    (:func:`~xplain.methods.perturbation._surrogate.shapley_regression`).
     """
     d = plan.masks.shape[1]
     phi, variance = np.zeros(d), np.zeros(d)
@@ -127,8 +133,7 @@ def combine_games(
             phi[players] += w * shapley_from_values(v, m)
             exact += 1
             continue
-        values, sensitivity = constrained_wls(design.masks, y, design.weights, total)
-        errors = design_standard_errors(design, y, values, sensitivity)
+        values, errors = shapley_regression(design, y, total, order)
         phi[players] += w * values
         variance[players] += w**2 * errors**2
     return phi, np.sqrt(variance), exact

@@ -17,7 +17,7 @@ from xplain.methods.perturbation._sampling import (
     shapley_design,
     without_null_players,
 )
-from xplain.methods.perturbation._surrogate import constrained_wls, design_standard_errors
+from xplain.methods.perturbation._surrogate import shapley_regression
 from xplain.registry import register_method
 
 DEFAULT_RANDOM_EVALS = 2048  # on top of the 2 d singletons and leave-one-outs
@@ -69,10 +69,19 @@ class KernelShap(PerturbationMethod):
     coalitions, whose errors partly cancel over the background rows (1.5x lower error on
     16 continuous features), so the mean game is estimated, its hybrids scored by the view.
 
+    ``order=3`` fits a game with interactions up to order 3 instead of an additive one
+    and returns its Shapley values (the k-additive approach of Pelegrina, Duarte and
+    Grabisch 2023), wherever a design (the mean game's, or a sampled baseline game's)
+    holds 3 coalitions per parameter (``C(d,1) + C(d,2) + C(d,3)``; ``d <= 16``); it stays
+    exact once every coalition is in. Paired KernelSHAP is already exact for games of order
+    2, so order 3 is the first that helps: 5x lower error on Adult at a budget of 512 and
+    over 10x on a synthetic model with three-way interactions, for more time in the
+    regressions (a fit of a few hundred parameters per sampled game). Off by default.
+
     Diagnostics: ``std_err`` per feature, the standard error of the estimate from the
     sandwich covariance of the regression over the sampled pairs, within each size
     stratum with its finite-population correction, the enumerated coalitions held fixed
-    (Covert and Lee 2021, Sec. 4); ``converged`` when
+    (Covert and Lee 2021, Sec. 4), residuals corrected for their leverage (HC3); ``converged`` when
     ``max(std_err) <= 0.01 * max|phi|``; ``n_coalitions`` evaluated (over baseline games:
     model rows, game by game; ``games`` and ``exact_games`` count them); ``exact``;
     ``efficiency_gap`` = ``|sum(phi) - (f(x) - f(empty))|``; ``null_players``, the number of
@@ -91,6 +100,9 @@ class KernelShap(PerturbationMethod):
         ),
         "batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
         "paired": Param(True, BOOLEAN, doc="sample coalitions with their complements"),
+        "order": Param(
+            1, Interval(int, 1, 3), doc="interactions fitted: 1 KernelSHAP, 2-3 k-additive"
+        ),
         "seed": Param(0, SEED, doc="seed of the sampled coalitions (None: not reproducible)"),
     }
 
@@ -170,8 +182,7 @@ class KernelShap(PerturbationMethod):
         design = shapley_design(d, budget, self.params["paired"], rng)
         # [u] model scores of the distinct coalitions, relative to the empty one
         y = evaluate_target(view, design.masks, target, self.params["batch_size"]) - v0
-        phi, sensitivity = constrained_wls(design.masks, y, design.weights, total)
-        std_err = design_standard_errors(design, y, phi, sensitivity)
+        phi, std_err = shapley_regression(design, y, total, self.params["order"])
         return phi, std_err, int(design.masks.shape[0]), design.exact
 
     def _plan(self, view: InterpretableView) -> GamePlan:
@@ -197,7 +208,8 @@ class KernelShap(PerturbationMethod):
             y = scores[start : start + n, target]
             start += n
             full = float(view.scores[target])
-            phi, std_err, exact = combine_games(games, plan, y, full, target)
+            order = self.params["order"]
+            phi, std_err, exact = combine_games(games, plan, y, full, target, order)
             total = full - float(view.base_scores[target])
             k = len(games.weights)
             diagnostics = _diagnostics(view, phi, std_err, n, exact == k, total)
