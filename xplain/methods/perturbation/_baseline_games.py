@@ -21,7 +21,7 @@ from xplain.methods.perturbation._sampling import ShapleyDesign, shapley_design
 from xplain.methods.perturbation._surrogate import shapley_regression
 from xplain.methods.perturbation.exact_shapley import shapley_from_values
 
-MIN_SAMPLED_PAIRS = 2  # a sampled game gets at least this many pairs beyond its 2 m sizes
+MIN_SAMPLED_PAIRS = 2  # a sampled game gets this many pairs beyond its 2 m outer coalitions
 
 
 @dataclass
