@@ -77,6 +77,9 @@ def test_tabular_explanation(open_report, tabular_explanation, tmp_path):
     loaded = open_report(tabular_explanation.save_html(tmp_path / "explanation-tabular.html"))
     assert count(loaded.page, "table.bars tr") == len(tabular_explanation.features)
     assert COLUMN in texts(loaded.page, "table.bars td")
+    # the row's own values next to their columns, the hostile category as text
+    shown = texts(loaded.page, "table.bars td.v")
+    assert len(shown) == len(tabular_explanation.features) and TOKEN in shown
     check(loaded, tmp_path / "explanation-tabular.png")
 
 

@@ -57,7 +57,7 @@ def test_no_markup_from_data_survives(kind, rendered):
     ("kind", "payloads"),
     [
         ("explanation/text", [TOKEN, LABEL, ATTRIBUTE]),
-        ("explanation/tabular", [COLUMN, LABEL, ATTRIBUTE]),
+        ("explanation/tabular", [COLUMN, TOKEN, LABEL, ATTRIBUTE]),
         ("explanation/image", [LABEL, ATTRIBUTE]),
         ("comparison/text", [TOKEN, COLUMN, ATTRIBUTE]),
         ("comparison/tabular", [COLUMN, TOKEN, LABEL]),

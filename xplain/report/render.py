@@ -11,6 +11,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from xplain.report._charts import show_value
 from xplain.report._image import image_panels
 
 if TYPE_CHECKING:
@@ -59,11 +60,13 @@ def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
     scale = float(np.max(np.abs(values[~flags]))) if (~flags).any() else 0.0
     image = image_panels(e, scale) if e.modality == "image" else None
     rows = zip(e.features, values, flags, strict=True) if image is None else ()
+    shown = e.instance if e.modality == "tabular" and isinstance(e.instance, dict) else {}
     cells: list[dict[str, Any]] = []
     for feature, value, special in rows:
         cells.append(
             {
                 "feature": feature,
+                "shown": show_value(shown[feature]) if feature in shown else None,
                 "text": display_token(feature) if e.modality == "text" else feature,
                 "value": float(value),
                 "special": bool(special),
