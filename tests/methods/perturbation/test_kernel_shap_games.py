@@ -199,3 +199,22 @@ def test_order_three_in_the_sampled_games() -> None:
         assert all(r.diagnostics["exact_games"] == 7 for r in runs)
         errors[order] = np.mean([np.abs(r.values - exact).mean() for r in runs])
     assert errors[3] < errors[1] / 5
+
+
+def test_large_batches_are_scored_in_several_calls(categorical_table, monkeypatch) -> None:
+    import xplain.methods.perturbation.kernel_shap as module
+
+    frame, predict = categorical_table
+    explainer = xplain.Explainer(predict, data=frame, background_size=12, labels=["no", "yes"])
+    rows = frame.iloc[:3]
+    whole = explainer.explain_batch(rows, "kernel_shap", target=1, max_evals=40, seed=1)
+    calls = []
+    score = explainer.adapter.model.scores
+    explainer.adapter.model.scores = lambda frame, output: (
+        calls.append(len(frame)) or score(frame, output)
+    )
+    monkeypatch.setattr(module, "ROWS_PER_CALL", 1)  # every row over the cap: one call each
+    split = explainer.explain_batch(rows, "kernel_shap", target=1, max_evals=40, seed=1)
+    assert calls[1:] == [e.diagnostics["n_coalitions"] for e in split]
+    for a, b in zip(whole, split, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)

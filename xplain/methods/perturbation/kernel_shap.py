@@ -25,6 +25,7 @@ CONVERGENCE_RATIO = 0.01  # converged: max std_err <= 1% of the largest |phi|
 # baseline games are solved one by one when they have on average at most this share of
 # the mean game's players; else the mean game's common coalitions do better (see below)
 MAX_GAME_SHARE = 0.9
+ROWS_PER_CALL = 2**18  # hybrids scored together in explain_batch (29 MiB of them at d = 14)
 
 
 @register_method
@@ -116,22 +117,12 @@ class KernelShap(PerturbationMethod):
         self, views: Sequence[InterpretableView], targets: Sequence[int]
     ) -> list[Attribution]:
         """Each view's attribution; views solved by their baseline games that share a
-        scorer (the rows of one tabular batch) are scored in one model call, with the same
-        coalitions and values as one by one."""
+        scorer (the rows of one tabular batch) are scored together, in calls of up to
+        ``ROWS_PER_CALL`` model rows, with the same coalitions and values as one by one."""
         results: list[Attribution | None] = [None] * len(views)
         groups: list[tuple[Any, list[tuple[int, GamePlan]]]] = []
-        for i, view in enumerate(views):
-            if not _small_games(view):
-                results[i] = self._attribute_mean_game(view, targets[i])
-                continue
-            plan, score = self._plan(view), view.baseline_games.score
-            for shared, members in groups:
-                if shared == score:
-                    members.append((i, plan))
-                    break
-            else:
-                groups.append((score, [(i, plan)]))
-        for _, members in groups:
+
+        def flush(members: list[tuple[int, GamePlan]]) -> None:
             batch = self._attribute_games(
                 [views[i] for i, _ in members],
                 [targets[i] for i, _ in members],
@@ -139,6 +130,24 @@ class KernelShap(PerturbationMethod):
             )
             for (i, _), result in zip(members, batch, strict=True):
                 results[i] = result
+            members.clear()
+
+        for i, view in enumerate(views):
+            if not _small_games(view):
+                results[i] = self._attribute_mean_game(view, targets[i])
+                continue
+            plan, score = self._plan(view), view.baseline_games.score
+            members = next((m for shared, m in groups if shared == score), None)
+            if members is None:
+                members = []
+                groups.append((score, members))
+            rows = sum(p.games.shape[0] for _, p in members) + plan.games.shape[0]
+            if members and rows > ROWS_PER_CALL:
+                flush(members)
+            members.append((i, plan))
+        for _, members in groups:
+            if members:
+                flush(members)
         return [r for r in results if r is not None]
 
     def _budget(self, d: int, games: int = 0, least: int = 0) -> int:
