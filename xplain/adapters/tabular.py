@@ -245,6 +245,7 @@ class TabularAdapter(Adapter):
     def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
         row = encoded.data["row"]  # [d]
         rows, weights = self.background.rows, self.background.weights  # [K, d], [K]
+        differs = rows != row[None]  # [K, d] columns each background row changes
         d = row.shape[0]
         evaluate = HybridScorer(
             row,
@@ -263,11 +264,11 @@ class TabularAdapter(Adapter):
             base_scores=self.base_scores(output),
             n_total=d,
             sample_neighbourhood=lambda n, rng: self._neighbourhood(row, output, n, rng),
-            null_players=(rows == row[None]).all(0),  # replacing these changes no row
+            null_players=~differs.any(0),  # replacing these changes no row
             batch_size=MASKS_PER_EVALUATE,  # the scorer sends distinct rows in large calls
             baseline_games=BaselineGames(
                 weights=weights,
-                players=[np.flatnonzero(b != row) for b in rows],
+                players=[np.flatnonzero(changes) for changes in differs],
                 empty_scores=self._background_scores(output),
                 hybrids=lambda games, masks: np.where(masks, row[None], rows[games]),
                 score=self._game_scorer(output),

@@ -10,10 +10,20 @@ from synthetic_views import interaction_view, permutation_shapley, shared_column
 
 import xplain
 from xplain.errors import InvalidParameterError
-from xplain.methods.perturbation._baseline_games import allocate_rows
+from xplain.methods.perturbation._baseline_games import allocate_rows, least_rows
 from xplain.methods.perturbation._sampling import shapley_design
 from xplain.methods.perturbation.exact_shapley import ExactShapley
 from xplain.methods.perturbation.kernel_shap import KernelShap
+
+
+def count_model_calls(explainer: xplain.Explainer) -> list[int]:
+    """Rows of each call the explainer's tabular model gets from now on."""
+    calls: list[int] = []
+    score = explainer.adapter.model.scores
+    explainer.adapter.model.scores = lambda frame, output: (
+        calls.append(len(frame)) or score(frame, output)
+    )
+    return calls
 
 
 def game_sizes(view) -> np.ndarray:
@@ -95,6 +105,7 @@ def test_rows_go_to_games_by_weight_times_players_within_their_bounds() -> None:
     assert small.tolist() == [6, 16, 24, 24, 0]
     every = allocate_rows(sizes, weights, 10**6)
     assert every.tolist() == [6, 254, 4094, 4094, 0]
+    assert least_rows(np.array([0, 1, 2, 3, 8])).tolist() == [0, 0, 2, 6, 16]
 
 
 def test_a_budget_of_only_the_outer_sizes_estimates_without_a_standard_error() -> None:
@@ -139,11 +150,7 @@ def test_tabular_view_matches_exact_shapley_and_batches_rows(categorical_table) 
     )
     rows = frame.iloc[:3]
     exact = [explainer.explain(rows.iloc[i], "exact_shapley", target=1) for i in range(3)]
-    calls = []
-    score = explainer.adapter.model.scores
-    explainer.adapter.model.scores = lambda frame, output: (
-        calls.append(len(frame)) or score(frame, output)
-    )
+    calls = count_model_calls(explainer)
     batch = explainer.explain_batch(rows, "kernel_shap", target=1, max_evals=64)
     for e, reference in zip(batch, exact, strict=True):
         assert e.diagnostics["games"] == 12 and e.diagnostics["exact"]
@@ -208,11 +215,7 @@ def test_large_batches_are_scored_in_several_calls(categorical_table, monkeypatc
     explainer = xplain.Explainer(predict, data=frame, background_size=12, labels=["no", "yes"])
     rows = frame.iloc[:3]
     whole = explainer.explain_batch(rows, "kernel_shap", target=1, max_evals=40, seed=1)
-    calls = []
-    score = explainer.adapter.model.scores
-    explainer.adapter.model.scores = lambda frame, output: (
-        calls.append(len(frame)) or score(frame, output)
-    )
+    calls = count_model_calls(explainer)
     monkeypatch.setattr(module, "ROWS_PER_CALL", 1)  # every row over the cap: one call each
     split = explainer.explain_batch(rows, "kernel_shap", target=1, max_evals=40, seed=1)
     assert calls[1:] == [e.diagnostics["n_coalitions"] for e in split]

@@ -38,6 +38,13 @@ class GamePlan:
     masks: np.ndarray
 
 
+def least_rows(sizes: np.ndarray) -> np.ndarray:
+    """Fewest model rows of each game ``[K]``: its ``2 m`` single and leave-one-out
+    coalitions, or all ``2^m - 2`` when fewer (0 for a game of fewer than 2 players)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    return np.where(sizes >= 2, np.minimum(2 * sizes, 2.0 ** np.minimum(sizes, 62) - 2), 0)
+
+
 def allocate_rows(sizes: np.ndarray, weights: np.ndarray, total: int) -> np.ndarray:
     """Model rows per game ``[K]``: at most ``total``, each game's share ``∝ w_k m_k``.
 
@@ -56,7 +63,7 @@ def allocate_rows(sizes: np.ndarray, weights: np.ndarray, total: int) -> np.ndar
         return cap.astype(np.int64)
     low = np.minimum(2.0 * sizes + 2 * MIN_SAMPLED_PAIRS, cap)
     if low.sum() > total:
-        low = np.minimum(2.0 * sizes, cap)
+        low = np.minimum(least_rows(sizes), cap)
     share = np.asarray(weights, dtype=np.float64) * sizes
     lo, hi = 0.0, float(total) / max(share[share > 0].min(initial=1.0), 1e-300)
     for _ in range(64):  # bisection on the water level t: sum clip(t share, low, cap)

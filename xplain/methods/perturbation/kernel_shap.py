@@ -11,7 +11,12 @@ from xplain._validation import BOOLEAN, NONE, SEED, Interval, Param
 from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
 from xplain.methods.base import Attribution, PerturbationMethod
-from xplain.methods.perturbation._baseline_games import GamePlan, combine_games, plan_games
+from xplain.methods.perturbation._baseline_games import (
+    GamePlan,
+    combine_games,
+    least_rows,
+    plan_games,
+)
 from xplain.methods.perturbation._sampling import (
     evaluate_target,
     shapley_design,
@@ -202,7 +207,7 @@ class KernelShap(PerturbationMethod):
         games = view.baseline_games
         assert games is not None
         k = len(games.weights)
-        least = sum(min(2 * p.shape[0], 2 ** p.shape[0] - 2) for p in games.players)
+        least = int(least_rows(np.array([p.shape[0] for p in games.players])).sum())
         rows = self._budget(_players(view), k, least) * k
         rng = np.random.default_rng(self.params["seed"])
         return plan_games(games, view.n_features, rows, self.params["paired"], rng)
