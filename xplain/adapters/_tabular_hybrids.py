@@ -21,29 +21,32 @@ MAX_KEY_BITS = 62  # keys are int64: the column bits plus the background row ind
 
 
 class HybridScorer:
-    """``v(masks)`` for one explained ``row`` over weighted ``background`` rows.
+    """``v(masks)`` for one explained row over ``K`` weighted background rows.
 
-    ``score`` is one model call on rows ``[n, d]`` -> ``[n, C]`` with ``C = n_outputs``;
-    ``max_rows`` caps the rows of one call. ``n_hybrids`` and ``n_scored`` count the hybrid
-    rows asked for and the distinct ones actually scored.
+    ``differs[k, j]``: whether background row ``k`` differs from the row in column ``j``
+    ``[K, d]``. ``hybrids(games, masks)`` gives the model inputs of the row where
+    ``masks[i]`` holds and of background row ``games[i]`` elsewhere; ``score`` is one
+    model call on them -> ``[n, C]`` with ``C = n_outputs``; ``max_rows`` caps the rows
+    of one call. ``n_hybrids`` and ``n_scored`` count the hybrid rows asked for and the
+    distinct ones actually scored.
     """
 
     def __init__(
         self,
-        row: np.ndarray,
-        background: np.ndarray,
+        differs: np.ndarray,
         weights: np.ndarray,
+        hybrids: Callable[[np.ndarray, np.ndarray], np.ndarray],
         score: Callable[[np.ndarray], np.ndarray],
         n_outputs: int,
         max_rows: int,
     ) -> None:
-        self.row, self.background, self.weights = row, background, weights  # [d], [K, d], [K]
-        self.score, self.n_outputs, self.max_rows = score, n_outputs, max_rows
-        differs = np.asarray(background != row[None], dtype=bool)  # [K, d] changeable columns
-        d, k = row.shape[0], background.shape[0]
+        self.differs, self.weights = np.asarray(differs, dtype=bool), weights  # [K, d], [K]
+        self.hybrids, self.score = hybrids, score
+        self.n_outputs, self.max_rows = n_outputs, max_rows
+        k, d = self.differs.shape
         self.keyed = d + int(k - 1).bit_length() <= MAX_KEY_BITS
         if self.keyed:
-            self.bits = differs.astype(np.int64) << np.arange(d, dtype=np.int64)  # [K, d]
+            self.bits = self.differs.astype(np.int64) << np.arange(d, dtype=np.int64)  # [K, d]
             self.row_code = np.arange(k, dtype=np.int64) << d  # [K]
         self.keys = np.zeros(0, dtype=np.int64)  # sorted keys scored so far
         self.scores = np.zeros((0, n_outputs))  # [M, C] their scores
@@ -51,8 +54,8 @@ class HybridScorer:
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         """Weighted mean score over the background of each mask ``[n, d]`` -> ``[n, C]``."""
-        masks = np.asarray(masks, dtype=bool).reshape(-1, self.row.shape[0])
-        k = self.background.shape[0]
+        k, d = self.differs.shape
+        masks = np.asarray(masks, dtype=bool).reshape(-1, d)
         self.n_hybrids += masks.shape[0] * k
         if masks.shape[0] == 0:
             return np.zeros((0, self.n_outputs))
@@ -66,7 +69,7 @@ class HybridScorer:
         new = ~self._known(unique)
         if new.any():
             cells = first[new]  # flat (mask, background row) indices of the new keys
-            rows = np.where(masks[cells // k], self.row[None], self.background[cells % k])
+            rows = self.hybrids(cells % k, masks[cells // k])
             scores = np.concatenate(
                 [
                     self.score(rows[i : i + self.max_rows])
@@ -89,13 +92,13 @@ class HybridScorer:
 
     def _plain(self, masks: np.ndarray) -> np.ndarray:
         """Every hybrid scored (too many columns to key them)."""
-        k, d = self.background.shape
+        k = self.differs.shape[0]
         per_call = max(1, self.max_rows // k)
         out = []
         for start in range(0, masks.shape[0], per_call):
             chunk = masks[start : start + per_call]  # [c, d]
-            hybrid = np.where(chunk[:, None, :], self.row, self.background[None])  # [c, K, d]
-            scores = self.score(hybrid.reshape(-1, d))  # [c K, C]
+            games = np.tile(np.arange(k), len(chunk))  # [c K]: mask-major, row-minor
+            scores = self.score(self.hybrids(games, np.repeat(chunk, k, axis=0)))  # [c K, C]
             self.n_scored += len(scores)
             out.append(np.einsum("nkc,k->nc", scores.reshape(len(chunk), k, -1), self.weights))
         return np.concatenate(out)

@@ -43,6 +43,7 @@ from xplain.adapters._tabular_background import METHODS, summarise
 from xplain.adapters._tabular_encoder import TabularEncoder
 from xplain.adapters._tabular_hybrids import HybridScorer
 from xplain.adapters._tabular_lime import DISCRETIZERS, LimeSampler
+from xplain.adapters._tabular_model_space import ModelSpace, model_space
 from xplain.adapters._tabular_schema import TabularSchema, _as_frame
 from xplain.adapters._tabular_trees import TreeParts, shap_model_output, tree_parts
 from xplain.adapters.base import (
@@ -232,14 +233,27 @@ class TabularAdapter(Adapter):
     def _background_scores(self, output: str) -> np.ndarray:
         """Scores ``[K, C]`` of the background rows (cached per output)."""
         if output not in self._background_cache:
-            self._background_cache[output] = self.scores(self.background.rows, output)
+            space = self._model_space
+            self._background_cache[output] = (
+                self.scores(self.background.rows, output)
+                if space is None
+                else self._inputs_scores(space.background, output)
+            )
         return self._background_cache[output]
 
     def _game_scorer(self, output: str) -> Callable[[np.ndarray], np.ndarray]:
-        """``scores(rows, output)``, one object per output, shared by the views' games."""
+        """Scores of the views' hybrids (model inputs) for ``output``: one object per
+        output, shared by the views, so a method can score many views' hybrids at once."""
         if output not in self._scorers:
-            self._scorers[output] = partial(self.scores, output=output)
+            scores = self.scores if self._model_space is None else self._inputs_scores
+            self._scorers[output] = partial(scores, output=output)
         return self._scorers[output]
+
+    @cached_property
+    def _model_space(self) -> ModelSpace | None:
+        """The Pipeline's column-wise preprocessing, if it has one: hybrids are then
+        assembled in the final estimator's columns (see ``_tabular_model_space``)."""
+        return model_space(self.model, self.schema, self.data, self.background.rows)
 
     # -- perturbation view ---------------------------------------------------------------
     def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
@@ -247,11 +261,18 @@ class TabularAdapter(Adapter):
         rows, weights = self.background.rows, self.background.weights  # [K, d], [K]
         differs = rows != row[None]  # [K, d] columns each background row changes
         d = row.shape[0]
+        space = self._model_space
+        hybrids: Callable[[np.ndarray, np.ndarray], np.ndarray] = (
+            partial(_hybrids, row, rows)
+            if space is None
+            else partial(space.hybrids, self._model_rows([encoded])[0], space.background)
+        )
+        score = self._game_scorer(output)
         evaluate = HybridScorer(
-            row,
-            rows,
+            differs,
             weights,
-            lambda hybrid: self._scores(hybrid, output),
+            hybrids,
+            score,
             n_outputs=len(self.labels),
             max_rows=self.params["max_batch_rows"],
         )
@@ -270,8 +291,8 @@ class TabularAdapter(Adapter):
                 weights=weights,
                 players=[np.flatnonzero(changes) for changes in differs],
                 empty_scores=self._background_scores(output),
-                hybrids=lambda games, masks: np.where(masks, row[None], rows[games]),
-                score=self._game_scorer(output),
+                hybrids=hybrids,
+                score=score,
             ),
         )
 
@@ -368,10 +389,36 @@ class TabularAdapter(Adapter):
         kept = [e.data.setdefault("scores", {}) for e in encoded]
         missing = [i for i, scores in enumerate(kept) if output not in scores]
         if missing:
-            rows = np.stack([encoded[i].data["row"] for i in missing])  # [n_missing, d]
-            for i, scores in zip(missing, self.scores(rows, output), strict=True):
-                kept[i][output] = scores
+            lacking = [encoded[i] for i in missing]
+            if self._model_space is None:
+                rows = np.stack([e.data["row"] for e in lacking])  # [n_missing, d]
+                scores = self.scores(rows, output)
+            else:
+                scores = self._inputs_scores(self._model_rows(lacking), output)
+            for i, row_scores in zip(missing, scores, strict=True):
+                kept[i][output] = row_scores
         return np.stack([scores[output] for scores in kept])
+
+    def _model_rows(self, encoded: Sequence[Encoded]) -> np.ndarray:
+        """The final estimator's inputs ``[n, m]`` of encoded rows (one preprocessing call
+        for those not seen before, kept on each Encoded)."""
+        space = self._model_space
+        assert space is not None
+        missing = [e for e in encoded if "model_row" not in e.data]
+        if missing:
+            inputs = space.transform(np.stack([e.data["row"] for e in missing]))
+            for e, model_row in zip(missing, inputs, strict=True):
+                e.data["model_row"] = model_row
+        return np.stack([e.data["model_row"] for e in encoded])
+
+    def _inputs_scores(self, inputs: np.ndarray, output: str) -> np.ndarray:
+        """Explained scores ``[n, C]`` of the final estimator's inputs, in large calls."""
+        space = self._model_space
+        assert space is not None
+        step = self.params["max_batch_rows"]
+        return np.concatenate(
+            [space.scores(inputs[i : i + step], output) for i in range(0, len(inputs), step)]
+        )
 
     def _scores(self, rows: np.ndarray, output: str) -> np.ndarray:
         """One model call on schema-matrix rows ``[n, d]`` -> scores ``[n, C]``."""
@@ -405,6 +452,11 @@ class TabularAdapter(Adapter):
                 f"{len(labels)} labels were given for a model with {logits.shape[1]} outputs."
             )
         return labels
+
+
+def _hybrids(row: np.ndarray, rows: np.ndarray, games: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Schema-matrix hybrids ``[n, d]``: ``row`` where ``masks`` holds, ``rows[games]`` else."""
+    return np.where(masks, row[None], rows[games])
 
 
 def _identity(target: int) -> int:

@@ -160,7 +160,7 @@ class SklearnModel(TabularModel):
             proba = self._checked(self.model.predict_proba(X), len(frame))
             outputs = ("probability", "log_odds")
         if self.margin_kind is not None:
-            margin = self._checked(self._margin(X), len(frame))
+            margin = self._checked(self._margin(self.preprocess(X)), len(frame))
             self.link = _link(margin, proba) if has_proba else None
             outputs += ("raw",)
         self.outputs = outputs
@@ -175,10 +175,26 @@ class SklearnModel(TabularModel):
             )
         return self.given_labels
 
+    def preprocess(self, X: Any) -> Any:
+        """What the final estimator is called on for model input ``X`` (a Pipeline's
+        preprocessing applied; ``X`` itself for a lone estimator)."""
+        return X if self.preprocessing is None else self.preprocessing.transform(X)
+
+    def scores_of_inputs(self, X: Any, output: str) -> np.ndarray:
+        """Scores ``[n, C]`` (checked) of rows already preprocessed: the final estimator's
+        input, as :meth:`preprocess` gives it."""
+        n = X.shape[0]
+        self.count(n)
+        return self._checked(self._final_scores(X, output), n)
+
     def _scores(self, frame: pd.DataFrame, output: str) -> np.ndarray:
-        X = self.inputs(frame)
+        return self._final_scores(self.preprocess(self.inputs(frame)), output)
+
+    def _final_scores(self, X: Any, output: str) -> np.ndarray:
+        """Scores of the final estimator's input ``X`` (what a Pipeline's methods compute
+        after its preprocessing)."""
         if not self.is_classifier:
-            return np.asarray(self.model.predict(X), dtype=np.float64)
+            return np.asarray(self.final.predict(X), dtype=np.float64)
         if output == "raw":
             return self._margin(X)
         if output == "log_odds" and self.link is not None:
@@ -188,17 +204,16 @@ class SklearnModel(TabularModel):
             # log p_c - log(1 - p_c) = z_c - logsumexp_{k != c} z_k
             others = np.where(np.eye(z.shape[1], dtype=bool)[None], -np.inf, z[:, None, :])
             return z - logsumexp(others, axis=2)
-        proba = np.asarray(self.model.predict_proba(X), dtype=np.float64)
+        proba = np.asarray(self.final.predict_proba(X), dtype=np.float64)
         return log_odds(proba) if output == "log_odds" else proba
 
     def _margin(self, X: Any) -> np.ndarray:
-        """The margin ``[n, C]`` (a binary ``z`` as ``[-z, z]``)."""
+        """The margin ``[n, C]`` of the final estimator's input (a binary ``z`` as ``[-z, z]``)."""
         if self.margin_kind == "decision_function":
-            z = self.model.decision_function(X)
+            z = self.final.decision_function(X)
         else:
-            pre = self.preprocessing.transform(X) if self.preprocessing is not None else X
             key = "output_margin" if self.margin_kind == "xgboost" else "raw_score"
-            z = self.final.predict(pre, **{key: True})
+            z = self.final.predict(X, **{key: True})
         z = np.asarray(z, dtype=np.float64)
         if z.ndim == 1 or z.shape[1] == 1:
             z = z.reshape(-1)
@@ -213,9 +228,7 @@ class SklearnModel(TabularModel):
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows as the final estimator sees them, dense float ``[n, m]``."""
-        X = self.inputs(frame)
-        if self.preprocessing is not None:
-            X = self.preprocessing.transform(X)
+        X = self.preprocess(self.inputs(frame))
         if hasattr(X, "toarray"):  # scipy sparse (OneHotEncoder's default)
             X = X.toarray()
         try:
