@@ -247,7 +247,7 @@ class ImageAdapter(Adapter):
         index = torch.as_tensor(segments)
 
         def evaluate(masks: np.ndarray) -> np.ndarray:
-            masks = torch.as_tensor(np.asarray(masks, dtype=bool))  # [n, k]
+            masks = torch.as_tensor(np.array(masks, dtype=bool))  # [n, k], copied (read-only?)
             out = []
             for start in range(0, masks.shape[0], rows):
                 keep = masks[start : start + rows][:, index].view(-1, 1, *shape[2:])  # [n,1,H,W]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xplain.adapters.base import BaselineGames
-from xplain.methods.perturbation._sampling import ShapleyDesign, shapley_design
+from xplain.methods.perturbation._sampling import ShapleyDesign, exact_design, shapley_design
 from xplain.methods.perturbation._surrogate import shapley_regression
 from xplain.methods.perturbation.exact_shapley import shapley_from_values
 
@@ -134,9 +134,12 @@ def combine_games(
         y = scores[start : start + n] - empty
         start += n
         if design.exact:  # every coalition: the Shapley formula itself
-            v = np.zeros(2**m)
-            v[design.masks @ (1 << np.arange(m))] = y
-            v[-1] = total
+            if design is exact_design(m):  # coalitions 1 .. 2^m - 2, in the order of their bits
+                v = np.concatenate([[0.0], y, [total]])
+            else:
+                v = np.zeros(2**m)
+                v[design.masks @ (1 << np.arange(m))] = y
+                v[-1] = total
             phi[players] += w * shapley_from_values(v, m)
             exact += 1
             continue

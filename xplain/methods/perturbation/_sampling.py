@@ -194,9 +194,7 @@ def shapley_design(
     mass = shapley_size_mass(d)
     unseen = 2**d - 2 if d < 63 else math.inf  # coalitions not enumerated yet
     if budget >= unseen:  # every coalition but the empty and the full one: exact
-        masks = all_coalitions(d)[1:-1]
-        weights = shapley_coalition_weight(d, masks.sum(1))
-        return ShapleyDesign(masks, weights, np.zeros((0, 2), int), 0.0)
+        return exact_design(d)
     left = int(min(budget, unseen))
     fixed: list[np.ndarray] = []
     sizes_left = list(range(1, d))
@@ -248,6 +246,24 @@ def shapley_design(
     masks = np.concatenate([fixed_masks, draws.reshape(-1, d)[first]])
     index = (inverse + fixed_masks.shape[0]).reshape(m, k)
     return ShapleyDesign(masks, np.concatenate([fixed_weights, weights]), index, sampled_mass)
+
+
+def exact_design(d: int) -> ShapleyDesign:
+    """Every coalition but the empty and the full one, in the order of their bits (row
+    ``k`` is coalition ``k + 1``), with their kernel weights (cached for small ``d``)."""
+    return _exact_design(d) if d <= CACHED_COALITIONS else _enumerated_design(d)
+
+
+@lru_cache(maxsize=CACHED_COALITIONS + 1)
+def _exact_design(d: int) -> ShapleyDesign:
+    return _enumerated_design(d)
+
+
+def _enumerated_design(d: int) -> ShapleyDesign:
+    masks = all_coalitions(d)[1:-1]
+    weights = shapley_coalition_weight(d, masks.sum(1))
+    weights.setflags(write=False)
+    return ShapleyDesign(masks, weights, np.zeros((0, 2), int), 0.0)
 
 
 ENUMERATE_STRATUM = 50_000  # strata up to this many units: sample from the full list

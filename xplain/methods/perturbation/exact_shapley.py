@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import factorial
 from typing import ClassVar
 
@@ -17,6 +18,8 @@ from xplain.methods.perturbation._sampling import (
     without_null_players,
 )
 from xplain.registry import register_method
+
+MATRIX_PLAYERS = 14  # games up to this size use a cached [d, 2^d] matrix (1.8 MB at 14)
 
 
 @register_method
@@ -73,16 +76,40 @@ class ExactShapley(PerturbationMethod):
 
 def shapley_from_values(v: np.ndarray, d: int) -> np.ndarray:
     """Shapley values ``[d]`` of the game whose coalition ``k`` (bits) is worth ``v[k]``."""
+    if d <= MATRIX_PLAYERS:
+        return shapley_matrix(d) @ v
     codes = np.arange(2**d, dtype=np.int64)
-    sizes = np.bitwise_count(codes) if hasattr(np, "bitwise_count") else _popcount(codes, d)
-    # weight of a coalition S of size s in the marginal of a player outside it
-    weight = np.array([factorial(s) * factorial(d - s - 1) / factorial(d) for s in range(d)])
+    sizes, weight = _sizes(codes, d), _marginal_weights(d)
     phi = np.empty(d)
     for i in range(d):
         without = codes[(codes >> i) & 1 == 0]  # [2^(d-1)] coalitions not containing i
         marginal = v[without | (1 << i)] - v[without]
         phi[i] = weight[sizes[without]] @ marginal
     return phi
+
+
+@lru_cache(maxsize=MATRIX_PLAYERS + 1)
+def shapley_matrix(d: int) -> np.ndarray:
+    """The linear map ``[d, 2^d]`` from coalition values (indexed by their bits) to Shapley
+    values (read-only, cached): ``M[i, S + i] = w(|S|)``, ``M[i, S] = -w(|S|)``."""
+    codes = np.arange(2**d, dtype=np.int64)
+    sizes, weight = _sizes(codes, d), _marginal_weights(d)
+    matrix = np.zeros((d, 2**d))
+    for i in range(d):
+        without = codes[(codes >> i) & 1 == 0]
+        matrix[i, without | (1 << i)] = weight[sizes[without]]
+        matrix[i, without] = -weight[sizes[without]]
+    matrix.setflags(write=False)
+    return matrix
+
+
+def _marginal_weights(d: int) -> np.ndarray:
+    """Weight ``|S|! (d - |S| - 1)! / d!`` of a marginal over a coalition of each size ``[d]``."""
+    return np.array([factorial(s) * factorial(d - s - 1) / factorial(d) for s in range(d)])
+
+
+def _sizes(codes: np.ndarray, d: int) -> np.ndarray:
+    return np.bitwise_count(codes) if hasattr(np, "bitwise_count") else _popcount(codes, d)
 
 
 def _popcount(codes: np.ndarray, d: int) -> np.ndarray:
