@@ -191,10 +191,69 @@ def shapley_design(
     proportion to kernel mass with frequency weights (merged over duplicates), until
     ``budget`` distinct coalitions are drawn.
     """
+    if budget >= (2**d - 2 if d < 63 else math.inf):  # every coalition but 0 and 1: exact
+        return exact_design(d)
+    layout = _layout(d, budget, paired, stratified)
+    fixed_masks, fixed_weights = layout.fixed_masks, layout.fixed_weights
+    if not layout.sizes_left:
+        return ShapleyDesign(fixed_masks, fixed_weights, np.zeros((0, 2), int), 0.0)
+    k = 2 if paired else 1
+    if layout.strata is not None:
+        blocks = [
+            _sample_size_class(d, s, mid, n_h, population, rng)
+            for s, mid, n_h, population in layout.stratum_draws
+        ]
+        draws = np.concatenate([np.stack([z, ~z], 1) if paired else z[:, None] for z in blocks])
+        return ShapleyDesign(
+            np.concatenate([fixed_masks, draws.reshape(-1, d)]),
+            layout.weights,
+            layout.units,
+            layout.sampled_mass,
+            layout.strata,
+            layout.stratum_mass,
+            layout.stratum_units,
+        )
+
+    mass = shapley_size_mass(d)
+    draws, k = _draw_units(d, list(layout.sizes_left), mass, layout.left, paired, rng)
+    m = draws.shape[0]
+    if m == 0:  # no budget left to sample: the enumerated sizes alone, nothing to vary
+        return ShapleyDesign(
+            fixed_masks, fixed_weights, np.zeros((0, k), int), layout.sampled_mass
+        )
+    first, inverse = unique_rows(draws.reshape(-1, d))
+    weights = np.bincount(inverse, minlength=first.shape[0]) * (layout.sampled_mass / (m * k))
+    masks = np.concatenate([fixed_masks, draws.reshape(-1, d)[first]])
+    index = (inverse + fixed_masks.shape[0]).reshape(m, k)
+    return ShapleyDesign(
+        masks, np.concatenate([fixed_weights, weights]), index, layout.sampled_mass
+    )
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What a design of ``budget`` coalitions fixes before any draw (cached): the
+    enumerated sizes' coalitions and weights, the sizes left to sample and, for a
+    stratified design, each stratum's draws ``(size, middle, units, population)`` and the
+    weights, unit indices and strata of the whole design."""
+
+    fixed_masks: np.ndarray
+    fixed_weights: np.ndarray
+    sizes_left: tuple[int, ...]
+    left: int  # budget left for the sampled sizes
+    sampled_mass: float
+    stratum_draws: tuple[tuple[int, bool, int, int], ...] = ()
+    weights: np.ndarray | None = None
+    units: np.ndarray | None = None
+    strata: np.ndarray | None = None
+    stratum_mass: np.ndarray | None = None
+    stratum_units: np.ndarray | None = None
+
+
+@lru_cache(maxsize=256)
+def _layout(d: int, budget: int, paired: bool, stratified: bool) -> _Layout:
     mass = shapley_size_mass(d)
     unseen = 2**d - 2 if d < 63 else math.inf  # coalitions not enumerated yet
-    if budget >= unseen:  # every coalition but the empty and the full one: exact
-        return exact_design(d)
     left = int(min(budget, unseen))
     fixed: list[np.ndarray] = []
     sizes_left = list(range(1, d))
@@ -211,41 +270,40 @@ def shapley_design(
         unseen -= count
         mass_left -= pair_mass
         sizes_left = [size for size in sizes_left if size not in pair]
-    fixed_masks = np.concatenate(fixed) if fixed else np.zeros((0, d), dtype=bool)
-    fixed_weights = shapley_coalition_weight(d, fixed_masks.sum(1))
-    if not sizes_left:
-        return ShapleyDesign(fixed_masks, fixed_weights, np.zeros((0, 2), int), 0.0)
-
-    sampled_mass = float(mass[sizes_left].sum())
+    fixed_masks = _read_only(np.concatenate(fixed) if fixed else np.zeros((0, d), dtype=bool))
+    fixed_weights = _read_only(shapley_coalition_weight(d, fixed_masks.sum(1)))
+    sampled_mass = float(mass[sizes_left].sum()) if sizes_left else 0.0
+    plain = _Layout(fixed_masks, fixed_weights, tuple(sizes_left), left, sampled_mass)
     k = 2 if paired else 1
-    if stratified:
-        design = _stratified_units(d, sizes_left, mass, left // k, paired, rng)
-        if design is not None:
-            draws, strata, stratum_mass, stratum_units = design
-            m = draws.shape[0]
-            n_h = np.bincount(strata, minlength=stratum_mass.shape[0])
-            weights = np.repeat(stratum_mass[strata] / (n_h[strata] * k), k)
-            masks = np.concatenate([fixed_masks, draws.reshape(-1, d)])
-            index = fixed_masks.shape[0] + np.arange(m * k).reshape(m, k)
-            return ShapleyDesign(
-                masks,
-                np.concatenate([fixed_weights, weights]),
-                index,
-                sampled_mass,
-                strata,
-                stratum_mass,
-                stratum_units,
-            )
+    if not sizes_left or not stratified:
+        return plain
+    strata = _strata(d, sizes_left, mass, left // k, paired)
+    if strata is None:
+        return plain
+    stratum_draws, stratum_mass, stratum_units = strata
+    counts = np.array([n_h for _, _, n_h, _ in stratum_draws])
+    of_unit = np.repeat(np.arange(counts.shape[0]), counts)  # [m] each unit's stratum
+    m = of_unit.shape[0]
+    weights = np.repeat(stratum_mass[of_unit] / (counts[of_unit] * k), k)
+    return _Layout(
+        fixed_masks,
+        fixed_weights,
+        tuple(sizes_left),
+        left,
+        sampled_mass,
+        stratum_draws,
+        _read_only(np.concatenate([fixed_weights, weights])),
+        _read_only(fixed_masks.shape[0] + np.arange(m * k).reshape(m, k)),
+        _read_only(of_unit),
+        _read_only(stratum_mass),
+        _read_only(stratum_units),
+    )
 
-    draws, k = _draw_units(d, sizes_left, mass, left, paired, rng)
-    m = draws.shape[0]
-    if m == 0:  # no budget left to sample: the enumerated sizes alone, nothing to vary
-        return ShapleyDesign(fixed_masks, fixed_weights, np.zeros((0, k), int), sampled_mass)
-    first, inverse = unique_rows(draws.reshape(-1, d))
-    weights = np.bincount(inverse, minlength=first.shape[0]) * (sampled_mass / (m * k))
-    masks = np.concatenate([fixed_masks, draws.reshape(-1, d)[first]])
-    index = (inverse + fixed_masks.shape[0]).reshape(m, k)
-    return ShapleyDesign(masks, np.concatenate([fixed_weights, weights]), index, sampled_mass)
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, frozen: cached arrays are shared by every design that uses them."""
+    array.setflags(write=False)
+    return array
 
 
 def exact_design(d: int) -> ShapleyDesign:
@@ -269,19 +327,14 @@ def _enumerated_design(d: int) -> ShapleyDesign:
 ENUMERATE_STRATUM = 50_000  # strata up to this many units: sample from the full list
 
 
-def _stratified_units(
-    d: int,
-    sizes: list[int],
-    mass: np.ndarray,
-    n_units: int,
-    paired: bool,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Distinct units ``[m, k, d]`` drawn without replacement within size strata.
+def _strata(
+    d: int, sizes: list[int], mass: np.ndarray, n_units: int, paired: bool
+) -> tuple[tuple[tuple[int, bool, int, int], ...], np.ndarray, np.ndarray] | None:
+    """The size strata of ``n_units`` distinct units drawn without replacement.
 
-    Returns the units, the stratum of each ``[m]``, the kernel mass ``[H]`` and the number
-    of distinct units ``[H]`` of each stratum; ``None`` when ``n_units`` cannot give each
-    stratum 2 units (needed for the within-stratum variance).
+    Returns, per stratum, ``(size, middle, units drawn, population)``, and the kernel mass
+    ``[H]`` and number of distinct units ``[H]`` of each stratum; ``None`` when
+    ``n_units`` cannot give each stratum 2 units (needed for the within-stratum variance).
     """
     reps = [s for s in sizes if not paired or s <= d - s]
     middle = np.array([paired and 2 * s == d for s in reps])
@@ -299,12 +352,11 @@ def _stratified_units(
         return None
     sizes_in = np.where(middle | (not paired), 1.0, 2.0)  # sizes per stratum
     counts = _allocate(n_units, sizes_in, population)  # leverage: uniform over sizes
-    blocks, strata = [], []
-    for h, (s, mid) in enumerate(zip(reps, middle, strict=True)):
-        z = _sample_size_class(d, s, bool(mid), int(counts[h]), int(population[h]), rng)
-        blocks.append(np.stack([z, ~z], axis=1) if paired else z[:, None])
-        strata.append(np.full(z.shape[0], h))
-    return np.concatenate(blocks), np.concatenate(strata), stratum_mass, population
+    draws = tuple(
+        (s, bool(mid), int(n_h), int(pop))
+        for s, mid, n_h, pop in zip(reps, middle, counts, population, strict=True)
+    )
+    return draws, stratum_mass, population
 
 
 def _allocate(total: int, share: np.ndarray, cap: np.ndarray, low: int = 2) -> np.ndarray:
