@@ -76,20 +76,23 @@ def design_standard_errors(
         return np.zeros(d)
     if m < 2:
         return np.full(d, math.inf)
-    x = np.asarray(design.masks if features is None else features, dtype=np.float64)[units]
-    leverage = design.weights[units] * ((x @ inverse) * x).sum(-1)  # [m, k]
-    residual = (y[units] - x @ coef) / np.clip(1.0 - leverage, 1e-3, None)  # [m, k]
-    g = (x * residual[..., None]).mean(1) @ sensitivity.T  # [m, d] each unit's pull on phi
+    k = units.shape[1]
+    at = units.reshape(-1)  # [m k] the units' coalitions, unit by unit
+    x = np.asarray(design.masks if features is None else features, dtype=np.float64)[at]
+    leverage = design.weights[at] * np.einsum("ip,ip->i", x @ inverse, x)  # [m k]
+    residual = (y[at] - x @ coef) / np.clip(1.0 - leverage, 1e-3, None)  # [m k]
+    pulls = (x * residual[:, None]).reshape(m, k, -1).mean(1)  # [m, p]
+    g = pulls @ sensitivity.T  # [m, d] each unit's pull on phi
     if design.strata is None:
         variance = design.sampled_mass**2 * g.var(axis=0, ddof=1) / m
     else:
-        variance = np.zeros(d)
-        for h, (w, population) in enumerate(
-            zip(design.stratum_mass, design.stratum_units, strict=True)
-        ):
-            block = g[design.strata == h]
-            n_h = block.shape[0]
-            variance += w**2 * (1.0 - n_h / population) * block.var(axis=0, ddof=1) / n_h
+        strata = design.strata
+        member = (strata[None] == np.arange(design.stratum_mass.shape[0])[:, None]).astype(float)
+        n_h = member.sum(1)  # [H] units per stratum (each >= 2)
+        means = member @ g / n_h[:, None]  # [H, d]
+        within = member @ (g - means[strata]) ** 2 / (n_h - 1)[:, None]  # [H, d] unit variance
+        scale = design.stratum_mass**2 * (1.0 - n_h / design.stratum_units) / n_h  # [H]
+        variance = scale @ within
     return np.sqrt(np.clip(variance, 0.0, None))
 
 MAX_INTERACTION_PLAYERS = 16  # k-additive fits up to this many players (696 parameters)
