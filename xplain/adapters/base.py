@@ -184,6 +184,10 @@ class Adapter(ABC):
     def encode(self, instance: Any) -> Encoded:
         """Validate ``instance`` and prepare it; raise :class:`InvalidInputError` if bad."""
 
+    def encode_batch(self, items: Sequence[Any]) -> list[Encoded]:
+        """``encode`` of each item of a batch (override to validate a batch at once)."""
+        return [self.encode(item) for item in items]
+
     @property
     def outputs(self) -> tuple[str, ...]:
         """Scores the methods may explain (``Explainer(output=...)``); the first is default."""

@@ -11,7 +11,11 @@ Views:
   over the background rows: the interventional value function
   ``v(S) = E_b f(x_S, b_{not S})`` of KernelSHAP (Lundberg and Lee 2017; Janzing et al.
   2020). All masks x background rows go to the model in large calls of at most
-  ``max_batch_rows`` rows. LIME gets the neighbourhood ``lime_tabular`` draws.
+  ``max_batch_rows`` rows. Past a Pipeline's column-wise preprocessing (encoders,
+  scalers, imputers in a ColumnTransformer) the masked rows are assembled in the final
+  estimator's columns and only the estimator is called on them
+  (:mod:`xplain.adapters._tabular_model_space`, checked at setup against the whole
+  Pipeline). LIME gets the neighbourhood ``lime_tabular`` draws.
 * differentiable (torch models): the encoded row, the weighted mean encoded background
   row as baseline, the encoded background rows, and attributions of a one-hot group
   summed to its column.
@@ -191,7 +195,34 @@ class TabularAdapter(Adapter):
         return view == "interpretable"
 
     def encode(self, instance: Any) -> Encoded:
-        row = self.schema.row(instance)  # [d]
+        return self._encoded(self.schema.row(instance))
+
+    def encode_batch(self, items: Sequence[Any]) -> list[Encoded]:
+        """Rows of a DataFrame (``split_batch``'s mappings) validated together when they
+        surely pass (the training columns, numbers where numbers are expected, known
+        categories); any other batch row by row, so that errors are ``encode``'s."""
+        matrix = self._valid_rows(items)
+        if matrix is None:
+            return [self.encode(item) for item in items]
+        return [self._encoded(row.copy()) for row in matrix]
+
+    def _valid_rows(self, items: Sequence[Any]) -> np.ndarray | None:
+        """The schema matrix ``[n, d]`` of ``items``, or None unless all are valid."""
+        if not items or not all(isinstance(item, dict) for item in items):
+            return None
+        frame = pd.DataFrame.from_records(items)
+        schema = self.schema
+        if list(frame.columns) != schema.labels or frame.isna().to_numpy().any():
+            return None
+        numbers = [frame[c.label] for c in schema.columns if not c.categorical]
+        if any(s.dtype.kind not in "iuf" for s in numbers):  # bools and strings: one by one
+            return None
+        try:
+            return schema.to_matrix(frame, "instances")
+        except InvalidInputError:
+            return None
+
+    def _encoded(self, row: np.ndarray) -> Encoded:
         return Encoded(
             features=self.features,
             instance=self.schema.as_dict(row),
@@ -355,8 +386,12 @@ class TabularAdapter(Adapter):
         rows = np.stack([e.data["row"] for e in encoded])  # [n, d]
         d = rows.shape[1]
         model_output = shap_model_output(self.model, parts.estimator, output)
-        inputs = self.model.transform(self.schema.to_frame(rows))  # [n, m]
         scores = self._row_scores(encoded, output)  # [n, C]
+        inputs = (  # [n, m]
+            self.model.transform(self.schema.to_frame(rows))
+            if self._model_space is None
+            else np.asarray(self._model_rows(encoded), dtype=np.float64)  # kept: no 2nd call
+        )
         base_scores = self.base_scores(output)
 
         def to_features(values: np.ndarray) -> np.ndarray:
