@@ -69,14 +69,13 @@ class HybridScorer:
         new = ~self._known(unique)
         if new.any():
             cells = first[new]  # flat (mask, background row) indices of the new keys
-            rows = self.hybrids(cells % k, masks[cells // k])
             scores = np.concatenate(
                 [
-                    self.score(rows[i : i + self.max_rows])
-                    for i in range(0, len(rows), self.max_rows)
+                    self.score(self.hybrids(part % k, masks[part // k]))
+                    for part in np.split(cells, range(self.max_rows, len(cells), self.max_rows))
                 ]
-            )  # [u, C]
-            self.n_scored += len(rows)
+            )  # [u, C], each call's hybrids built just before it
+            self.n_scored += len(cells)
             keys_all = np.concatenate([self.keys, unique[new]])
             order = np.argsort(keys_all, kind="stable")
             self.keys = keys_all[order]

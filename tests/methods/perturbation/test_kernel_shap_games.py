@@ -221,3 +221,23 @@ def test_large_batches_are_scored_in_several_calls(categorical_table, monkeypatc
     assert calls[1:] == [e.diagnostics["n_coalitions"] for e in split]
     for a, b in zip(whole, split, strict=True):
         np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_wide_hybrids_are_built_and_scored_a_slice_at_a_time(
+    categorical_table, monkeypatch
+) -> None:
+    import xplain.methods.perturbation.kernel_shap as module
+
+    frame, predict = categorical_table
+    explainer = xplain.Explainer(predict, data=frame, background_size=12, labels=["no", "yes"])
+    rows = frame.iloc[:3]
+    whole = explainer.explain_batch(rows, "kernel_shap", target=1, max_evals=40, seed=1)
+    calls = count_model_calls(explainer)
+    width = 8 * frame.shape[1]  # bytes of one hybrid: a float64 schema row
+    monkeypatch.setattr(module, "HYBRID_BYTES", 50 * width)  # 50 hybrids per call
+    split = explainer.explain_batch(rows, "kernel_shap", target=1, max_evals=40, seed=1)
+    total = sum(e.diagnostics["n_coalitions"] for e in split)
+    assert calls[1:-1] == [50] * (len(calls) - 2) and 0 < calls[-1] <= 50  # after the prediction
+    assert sum(calls[1:]) == total > 150
+    for a, b in zip(whole, split, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)

@@ -31,6 +31,7 @@ CONVERGENCE_RATIO = 0.01  # converged: max std_err <= 1% of the largest |phi|
 # the mean game's players; else the mean game's common coalitions do better (see below)
 MAX_GAME_SHARE = 0.9
 ROWS_PER_CALL = 2**18  # hybrids scored together in explain_batch (29 MiB of them at d = 14)
+HYBRID_BYTES = 2**28  # ... but no more than this many bytes of them (wide one-hot inputs)
 
 
 @register_method
@@ -217,8 +218,7 @@ class KernelShap(PerturbationMethod):
     ) -> list[Attribution]:
         """KernelSHAP game by game (see the class docstring), all views in one model call."""
         games_of = [view.baseline_games for view in views]
-        inputs = [g.hybrids(p.games, p.masks) for g, p in zip(games_of, plans, strict=True)]
-        scores = _score(games_of[0], inputs, self.params["batch_size"])
+        scores = _score(games_of, plans, self.params["batch_size"])
         out, start = [], 0
         for view, games, target, plan in zip(views, games_of, targets, plans, strict=True):
             n = plan.games.shape[0]
@@ -251,14 +251,32 @@ def _small_games(view: InterpretableView) -> bool:
     return float(games.weights @ sizes) <= MAX_GAME_SHARE * _players(view)
 
 
-def _score(games: Any, inputs: list[np.ndarray], batch_size: int | None) -> np.ndarray:
-    """Scores ``[n, C]`` of the hybrids of every view, in one call (or ``batch_size`` rows)."""
-    rows = np.concatenate(inputs)
-    if rows.shape[0] == 0:
-        return np.zeros((0, games.empty_scores.shape[1]))
-    step = batch_size or rows.shape[0]
-    parts = [games.score(rows[i : i + step]) for i in range(0, rows.shape[0], step)]
-    return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+def _score(games_of: list[Any], plans: list[GamePlan], batch_size: int | None) -> np.ndarray:
+    """Scores ``[n, C]`` of the hybrids of every view, in order: one model call for all,
+    or calls of ``batch_size`` rows, or as many rows as fit in ``HYBRID_BYTES`` (wide
+    model inputs), each call's hybrids built just before it."""
+    sizes = [p.games.shape[0] for p in plans]
+    if not sum(sizes):
+        return np.zeros((0, games_of[0].empty_scores.shape[1]))
+    view = next(i for i, n in enumerate(sizes) if n)
+    row_bytes = games_of[view].hybrids(plans[view].games[:1], plans[view].masks[:1]).nbytes
+    step = batch_size or max(1, HYBRID_BYTES // max(row_bytes, 1))
+    out: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+    held = 0
+    for games, plan, n in zip(games_of, plans, sizes, strict=True):
+        start = 0
+        while start < n:
+            stop = min(n, start + step - held)
+            pending.append(games.hybrids(plan.games[start:stop], plan.masks[start:stop]))
+            held += stop - start
+            start = stop
+            if held == step:
+                out.append(np.asarray(games.score(np.concatenate(pending)), dtype=np.float64))
+                pending, held = [], 0
+    if pending:
+        out.append(np.asarray(games_of[0].score(np.concatenate(pending)), dtype=np.float64))
+    return np.concatenate(out)
 
 
 def _diagnostics(
