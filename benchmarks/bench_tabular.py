@@ -89,8 +89,8 @@ def bench_kernel_shap(models: AdultModels, args: argparse.Namespace) -> None:
         f"players): {int((constant > 0).sum())} (dropped per row: {constant.tolist()}).\n"
         f"Budget = shap's nsamples = xplain's max_evals: coalitions of the mean game; shap "
         f"scores budget x {k} model rows per row, xplain at most as many (its 'rows' column)."
-        f"\nxplain: explain_batch of the {args.rows} rows (one model call); 1-by-1: explain "
-        f"per row."
+        f"\nxplain: explain_batch of the {args.rows} rows (one model call for their masked "
+        f"rows); 1-by-1: explain per row."
     )
     print(
         f"{'budget':>7} {'xplain err':>11} {'shap err':>10} {'shap l1=F':>10} "
