@@ -39,6 +39,18 @@ def ordinal_trees(table) -> Pipeline:
     return fitted(table, pre, GradientBoostingClassifier(n_estimators=20, random_state=0))
 
 
+def assert_interventional(model, frame, adapter, row, masks) -> None:
+    """The scores of ``masks`` of ``row``'s view are the model's mean over the hybrid rows
+    built in pandas from each background row."""
+    view = adapter.interpretable_view(adapter.encode(row), "probability")
+    background = adapter.schema.to_frame(adapter.background.rows)
+    for mask, scores in zip(masks, view.evaluate(masks), strict=True):
+        expected = interventional_by_hand(
+            model, frame, row, mask, background, adapter.background.weights
+        )
+        np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+
+
 class TransformCalls:
     """Rows the Pipeline's preprocessing is called on, call by call."""
 
@@ -63,18 +75,12 @@ def test_hybrids_skip_the_preprocessing_and_score_as_the_pipeline(table, monkeyp
     names = list(model.named_steps["pre"].get_feature_names_out())
     owners = [adapter.schema.names[j] for j in space.owners]
     assert [name.split("__")[1] for name in names] == owners  # each model column's source
-    row = frame.iloc[5]
-    view = adapter.interpretable_view(adapter.encode(row), "probability")
+    view = adapter.interpretable_view(adapter.encode(frame.iloc[5]), "probability")
     calls = TransformCalls(model, monkeypatch)
     masks = np.random.default_rng(0).random((40, 6)) < 0.5
-    got = view.evaluate(masks)
+    view.evaluate(masks)
     assert calls.rows == []  # 40 masks x 15 background rows, no preprocessing
-    background = adapter.schema.to_frame(adapter.background.rows)
-    for mask, scores in zip(masks, got, strict=True):
-        expected = interventional_by_hand(
-            model, frame, row, mask, background, adapter.background.weights
-        )
-        np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+    assert_interventional(model, frame, adapter, frame.iloc[5], masks)
 
 
 @pytest.mark.parametrize("method", ["exact_shapley", "kernel_shap", "occlusion"])
@@ -106,15 +112,8 @@ def test_a_sparse_one_hot_output_is_assembled_densely(table) -> None:
     space = adapter._model_space
     assert space is not None
     assert sorted(set(space.owners.tolist())) == list(range(6))  # one-hot groups per column
-    row = frame.iloc[11]
-    view = adapter.interpretable_view(adapter.encode(row), "probability")
     masks = np.random.default_rng(1).random((20, 6)) < 0.5
-    background = adapter.schema.to_frame(adapter.background.rows)
-    for mask, scores in zip(masks, view.evaluate(masks), strict=True):
-        expected = interventional_by_hand(
-            model, frame, row, mask, background, adapter.background.weights
-        )
-        np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+    assert_interventional(model, frame, adapter, frame.iloc[11], masks)
 
 
 def batch_centred(X: np.ndarray) -> np.ndarray:
@@ -156,15 +155,8 @@ def test_other_preprocessing_keeps_the_whole_pipeline(table, pre, request) -> No
     assert adapter._model_space is None
     if "batch-dependent" in request.node.name:
         return  # its scores depend on the batch: no row-by-row value to compare with
-    row = frame.iloc[2]
-    view = adapter.interpretable_view(adapter.encode(row), "probability")
     masks = np.random.default_rng(2).random((10, 6)) < 0.5
-    background = adapter.schema.to_frame(adapter.background.rows)
-    for mask, scores in zip(masks, view.evaluate(masks), strict=True):
-        expected = interventional_by_hand(
-            model, frame, row, mask, background, adapter.background.weights
-        )
-        np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+    assert_interventional(model, frame, adapter, frame.iloc[2], masks)
 
 
 def test_a_lone_estimator_has_no_preprocessing_to_skip(table) -> None:
