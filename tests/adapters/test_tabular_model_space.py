@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
+    KBinsDiscretizer,
     OneHotEncoder,
     OrdinalEncoder,
     PolynomialFeatures,
@@ -20,6 +22,8 @@ from test_tabular_adapter import CATEGORICAL, NUMERIC, adult_like, interventiona
 
 import xplain
 from xplain.adapters import TabularAdapter
+
+QUANTILES = {"quantile_method": "averaged_inverted_cdf"}  # KBinsDiscretizer's future default
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +118,49 @@ def test_a_sparse_one_hot_output_is_assembled_densely(table) -> None:
     assert sorted(set(space.owners.tolist())) == list(range(6))  # one-hot groups per column
     masks = np.random.default_rng(1).random((20, 6)) < 0.5
     assert_interventional(model, frame, adapter, frame.iloc[11], masks)
+
+
+@pytest.mark.parametrize(
+    "pre",
+    [
+        pytest.param(
+            ColumnTransformer(
+                [
+                    ("cat", OneHotEncoder(handle_unknown="ignore"), ["education", "sex"]),
+                    ("bins", KBinsDiscretizer(4, encode="ordinal", **QUANTILES), ["age"]),
+                    ("log", FunctionTransformer(np.log1p), ["capital"]),
+                ],
+                remainder="drop",  # hours and married never reach the model
+            ),
+            id="bins-log-dropped",
+        ),
+        pytest.param(
+            ColumnTransformer(
+                [
+                    (
+                        "cat",
+                        Pipeline(
+                            [
+                                ("impute", SimpleImputer(strategy="most_frequent")),
+                                ("encode", OrdinalEncoder()),
+                            ]
+                        ),
+                        CATEGORICAL,
+                    ),
+                ],
+                remainder=StandardScaler(),
+            ),
+            id="nested-remainder",
+        ),
+    ],
+)
+def test_other_column_wise_preprocessing_is_assembled_exactly(table, pre) -> None:
+    frame, _ = table
+    model = fitted(table, pre)
+    adapter = TabularAdapter(model, frame, background_size=10)
+    assert adapter._model_space is not None
+    masks = np.random.default_rng(3).random((20, 6)) < 0.5
+    assert_interventional(model, frame, adapter, frame.iloc[8], masks)
 
 
 def batch_centred(X: np.ndarray) -> np.ndarray:
