@@ -28,7 +28,7 @@ from xplain.adapters._tabular_trees import column_owners
 from xplain.models.sklearn import SklearnModel
 
 CHECK_ROWS = 256  # random hybrids the assembled rows are checked on
-MAX_MODEL_COLUMNS = 256  # wider (one-hot) outputs keep the ordinary path: dense rows cost
+MAX_MODEL_COLUMNS = 256  # wider outputs (large one-hot encodings) keep the ordinary path
 SCORE_RTOL, SCORE_ATOL = 1e-9, 1e-12  # scores of assembled rows vs the whole model's
 
 
@@ -53,16 +53,14 @@ class ModelSpace:
         """Masks over original columns ``[n, d]`` -> over model columns ``[n, m]`` (a
         constant model column is kept from the row: it is the same in every row)."""
         masks = np.asarray(masks, dtype=bool)
-        ones = np.ones((masks.shape[0], 1), dtype=bool)
-        return np.concatenate([masks, ones], axis=1)[:, np.where(self.owners >= 0, self.owners, -1)]
+        ones = np.ones((masks.shape[0], 1), dtype=bool)  # owner -1: this last column
+        return np.concatenate([masks, ones], axis=1)[:, self.owners]
 
-    def hybrids(
-        self, row: np.ndarray, background: np.ndarray, games: np.ndarray, masks: np.ndarray
-    ) -> np.ndarray:
+    def hybrids(self, row: np.ndarray, games: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """The final estimator's input ``[n, m]`` of hybrid ``i``: the preprocessed ``row``
-        (``[m]``, or ``[n, m]`` one per hybrid) where ``masks[i]`` holds,
-        ``background[games[i]]`` elsewhere."""
-        return np.where(self.expand(masks), row, background[games])
+        (``[m]``, or ``[n, m]`` one per hybrid) where ``masks[i]`` holds, the preprocessed
+        background row ``games[i]`` elsewhere."""
+        return np.where(self.expand(masks), row, self.background[games])
 
     def scores(self, inputs: np.ndarray, output: str) -> np.ndarray:
         """Scores ``[n, C]`` of the final estimator's inputs (counted as model rows)."""
@@ -102,14 +100,16 @@ def _assembles(space: ModelSpace, data: np.ndarray, background: np.ndarray, seed
     masks = rng.random(rows.shape) < 0.5  # [n, d]
     hybrid = np.where(masks, rows, background[games])  # [n, d] in the original columns
     direct = space.transform(hybrid)
-    assembled = space.hybrids(space.transform(rows), space.background, games, masks)
+    assembled = space.hybrids(space.transform(rows), games, masks)
     if direct.shape != assembled.shape or not np.array_equal(direct, assembled, equal_nan=True):
         return False
     model, counted = space.model, space.model.n_evals
-    output = model.outputs[0]
-    expected = model.scores(space.schema.to_frame(hybrid), output)
-    got = model.scores_of_inputs(assembled, output)
-    model.n_evals = counted  # the check is not the user's work
+    try:
+        output = model.outputs[0]
+        expected = model.scores(space.schema.to_frame(hybrid), output)
+        got = model.scores_of_inputs(assembled, output)
+    finally:
+        model.n_evals = counted  # the check is not the user's work
     return bool(np.allclose(got, expected, rtol=SCORE_RTOL, atol=SCORE_ATOL))
 
 

@@ -296,7 +296,7 @@ class TabularAdapter(Adapter):
         hybrids: Callable[[np.ndarray, np.ndarray], np.ndarray] = (
             partial(_hybrids, row, rows)
             if space is None
-            else partial(space.hybrids, self._model_rows([encoded])[0], space.background)
+            else partial(space.hybrids, self._model_rows([encoded])[0])
         )
         score = self._game_scorer(output)
         evaluate = HybridScorer(
