@@ -279,7 +279,7 @@ class Explainer:
             return f"it supports {', '.join(sorted(cls.modalities))}, not {self.adapter.modality}"
         if not self.adapter.supports(cls.view):
             return _VIEW_REASONS.get(cls.view, f"the adapter offers no {cls.view} view")
-        return None
+        return cls.unavailable(self.adapter.torch_module())
 
 
 def resolve_target(target: int | str | None, probabilities: np.ndarray, labels: list[str]) -> int:

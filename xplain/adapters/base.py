@@ -184,6 +184,10 @@ class Adapter(ABC):
     def encode(self, instance: Any) -> Encoded:
         """Validate ``instance`` and prepare it; raise :class:`InvalidInputError` if bad."""
 
+    def torch_module(self) -> torch.nn.Module | None:
+        """The torch module behind the model (None: the model is not a torch module)."""
+        return None
+
     def encode_batch(self, items: Sequence[Any]) -> list[Encoded]:
         """``encode`` of each item of a batch (override to validate a batch at once)."""
         return [self.encode(item) for item in items]

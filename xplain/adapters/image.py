@@ -137,6 +137,9 @@ class ImageAdapter(Adapter):
             return [str(label) for label in self.params["labels"] or []]
         return self.model.labels(self._n_classes)
 
+    def torch_module(self) -> torch.nn.Module:
+        return self.model.module
+
     @property
     def n_model_evals(self) -> int:
         return self.model.n_evals

@@ -179,6 +179,9 @@ class TabularAdapter(Adapter):
     def outputs(self) -> tuple[str, ...]:
         return OUTPUTS if self.torch is not None else self.model.outputs
 
+    def torch_module(self) -> torch.nn.Module | None:
+        return self.torch.module if self.torch is not None else None
+
     @property
     def n_model_evals(self) -> int:
         return self.model.n_evals

@@ -50,6 +50,9 @@ class TextAdapter(Adapter):
     def labels(self) -> list[str]:
         return self.model.labels
 
+    def torch_module(self) -> torch.nn.Module:
+        return self.model.model
+
     @property
     def n_model_evals(self) -> int:
         return self.model.n_evals

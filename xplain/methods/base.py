@@ -65,6 +65,12 @@ class Method(ABC):
         return [self.attribute(view, target) for view, target in zip(views, targets, strict=True)]
 
     @classmethod
+    def unavailable(cls, module: torch.nn.Module | None) -> str | None:
+        """Why the method cannot run on a model with this torch ``module`` (None: it can;
+        ``module`` is None for models that are not torch modules)."""
+        return None
+
+    @classmethod
     def batched(cls) -> bool:
         """Whether the method computes :meth:`attribute_batch` in one pass (overrides it)."""
         return cls.attribute_batch is not Method.attribute_batch

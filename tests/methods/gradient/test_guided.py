@@ -91,10 +91,18 @@ def test_hooks_are_removed_even_on_error():
 def test_a_model_without_relu_modules_is_not_applicable():
     model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Tanh(), nn.Flatten(), nn.Linear(2 * 14 * 14, 3))
     explainer = xplain.Explainer(model.double(), modality="image")
+    applicable = explainer.applicable_methods()
+    assert "saliency" in applicable and "grad_cam" in applicable
+    assert "guided_backprop" not in applicable and "guided_grad_cam" not in applicable
     with pytest.raises(MethodNotApplicableError, match=r"nn\.ReLU.*Sequential has none"):
         explainer.explain(random_image(), "guided_backprop")
     with pytest.raises(MethodNotApplicableError, match=r"nn\.ReLU"):
         explainer.explain(random_image(), "guided_grad_cam")
+    view = explainer.adapter.differentiable_view(
+        explainer.adapter.encode(random_image()), "probability"
+    )
+    with pytest.raises(MethodNotApplicableError, match=r"Sequential has none"):
+        GuidedBackprop().attribute(view, 0)  # a view alone is refused at run time
 
 
 def test_guided_backprop_applies_to_any_torch_view_guided_grad_cam_to_images():
@@ -102,3 +110,12 @@ def test_guided_backprop_applies_to_any_torch_view_guided_grad_cam_to_images():
     assert GuidedGradCam.modalities == frozenset({"image"})
     e = xplain.Explainer(make_cnn(), modality="image").explain(random_image(), "guided_backprop")
     assert e.values.shape == (256,) and e.diagnostics["guided_relus"] == 2
+
+
+def test_a_gelu_bert_does_not_list_the_guided_methods(tiny_bert, minilm_tokenizer):
+    explainer = xplain.Explainer(tiny_bert, tokenizer=minilm_tokenizer)  # BERT's GELU
+    assert explainer.adapter.torch_module() is tiny_bert
+    applicable = explainer.applicable_methods()
+    assert "integrated_gradients" in applicable and "guided_backprop" not in applicable
+    with pytest.raises(MethodNotApplicableError, match=r"BertForSequenceClassification has none"):
+        explainer.explain("a fine film", "guided_backprop")

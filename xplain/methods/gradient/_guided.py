@@ -33,26 +33,39 @@ def _guide(_module: torch.nn.Module, args: tuple[Any, ...], _output: Any) -> tor
     return _GuidedRelu.apply(args[0])
 
 
+def relus(module: torch.nn.Module | None) -> list[torch.nn.ReLU]:
+    """The ``nn.ReLU`` modules of ``module`` (none when it is None)."""
+    return [] if module is None else [m for m in module.modules() if isinstance(m, torch.nn.ReLU)]
+
+
+def without_relus(module: torch.nn.Module | None) -> str | None:
+    """Why a guided method cannot run on ``module`` (None: it has ReLU modules to guide)."""
+    if relus(module):
+        return None
+    if module is None:
+        return "it changes the backward pass of nn.ReLU modules, and the model has no torch module"
+    return (
+        f"it changes the backward pass of nn.ReLU modules, and {type(module).__name__} has "
+        "none (GELU / functional F.relu cannot be guided); use saliency or "
+        "integrated_gradients"
+    )
+
+
 @contextmanager
 def guided_relus(module: torch.nn.Module | None, method: str) -> Iterator[int]:
     """Within the block every ``nn.ReLU`` of ``module`` is guided; yields their number.
 
     The hooks are removed on exit, also when the block raises.
     """
-    relus = [] if module is None else [m for m in module.modules() if isinstance(m, torch.nn.ReLU)]
-    if not relus:
-        what = "this view has no torch module"
-        if module is not None:
-            what = f"{type(module).__name__} has none (functional F.relu calls cannot be hooked)"
-        raise MethodNotApplicableError(
-            f"{method} changes the backward pass of the model's nn.ReLU modules, but {what}; "
-            "use saliency or integrated_gradients instead."
-        )
+    reason = without_relus(module)
+    if reason is not None:
+        raise MethodNotApplicableError(f"{method} cannot run: {reason}.")
     handles = []
+    guided = relus(module)
     try:
-        for relu in relus:
+        for relu in guided:
             handles.append(relu.register_forward_hook(_guide))
-        yield len(relus)
+        yield len(guided)
     finally:
         for handle in handles:
             handle.remove()

@@ -9,7 +9,7 @@ import torch
 from xplain._validation import NONE, Interval, Param
 from xplain.adapters.base import DifferentiableView
 from xplain.methods.base import GradientMethod
-from xplain.methods.gradient._guided import guided_gradients
+from xplain.methods.gradient._guided import guided_gradients, without_relus
 from xplain.registry import register_method
 
 
@@ -32,6 +32,10 @@ class GuidedBackprop(GradientMethod):
     parameters = {
         "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="rows per forward/backward"),
     }
+
+    @classmethod
+    def unavailable(cls, module: torch.nn.Module | None) -> str | None:
+        return without_relus(module)
 
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int

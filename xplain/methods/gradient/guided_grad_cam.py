@@ -8,7 +8,7 @@ import torch
 
 from xplain.adapters.base import DifferentiableView
 from xplain.methods.base import GradientMethod
-from xplain.methods.gradient._guided import guided_gradients
+from xplain.methods.gradient._guided import guided_gradients, without_relus
 from xplain.methods.gradient.grad_cam import BATCH, INTERPOLATION, LAYER, grad_cam_maps
 from xplain.registry import register_method
 
@@ -35,6 +35,10 @@ class GuidedGradCam(GradientMethod):
         "interpolation": INTERPOLATION,
         "internal_batch_size": BATCH,
     }
+
+    @classmethod
+    def unavailable(cls, module: torch.nn.Module | None) -> str | None:
+        return without_relus(module)
 
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
