@@ -171,7 +171,7 @@ class Explainer:
     ) -> list[Explanation]:
         """Encode all items, predict them in one call, attribute them in one method call."""
         adapter, n = self.adapter, len(items)
-        encoded = adapter.encode_batch(items)
+        encoded = [adapter.encode(item) for item in items]
         start_evals, start_time = adapter.n_model_evals, time.perf_counter()
         predictions = np.asarray(adapter.predict_batch(encoded), dtype=np.float64)  # [n, C]
         labels = self._labels(predictions.shape[1])

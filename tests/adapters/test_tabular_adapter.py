@@ -325,34 +325,3 @@ def test_integrated_gradients_per_column_on_a_torch_mlp(table) -> None:
     shap = explainer.explain(row, "exact_shapley", target=1)
     full = adapter.scores(adapter.data[4:5], "logits")[0, 1]
     assert shap.values.sum() == pytest.approx(full - adapter.base_scores("logits")[1])
-
-
-# -- encoding a batch ------------------------------------------------------------------
-def test_a_dataframe_batch_is_encoded_at_once_as_row_by_row(table, pipeline) -> None:
-    frame, _ = table
-    adapter = TabularAdapter(pipeline, frame)
-    items = adapter.split_batch(frame.iloc[:60])
-    assert adapter._valid_rows(items) is not None  # validated together
-    together = adapter.encode_batch(items)
-    one_by_one = [adapter.encode(item) for item in items]
-    for a, b in zip(together, one_by_one, strict=True):
-        np.testing.assert_array_equal(a.data["row"], b.data["row"])
-        assert a.instance == b.instance
-        assert a.features == b.features
-
-
-@pytest.mark.parametrize(
-    ("column", "value"),
-    [("education", "Kindergarten"), ("age", True), ("hours", float("nan")), ("age", "40")],
-)
-def test_a_bad_row_in_a_batch_raises_the_error_of_encode(table, pipeline, column, value) -> None:
-    frame, _ = table
-    adapter = TabularAdapter(pipeline, frame)
-    items = adapter.split_batch(frame.iloc[:5])
-    items[3] = {**items[3], column: value}
-    assert adapter._valid_rows(items) is None  # row by row
-    with pytest.raises(xplain.InvalidInputError) as alone:
-        adapter.encode(items[3])
-    with pytest.raises(xplain.InvalidInputError) as batch:
-        adapter.encode_batch(items)
-    assert str(batch.value) == str(alone.value)

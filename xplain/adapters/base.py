@@ -188,10 +188,6 @@ class Adapter(ABC):
         """The torch module behind the model (None: the model is not a torch module)."""
         return None
 
-    def encode_batch(self, items: Sequence[Any]) -> list[Encoded]:
-        """``encode`` of each item of a batch (override to validate a batch at once)."""
-        return [self.encode(item) for item in items]
-
     @property
     def outputs(self) -> tuple[str, ...]:
         """Scores the methods may explain (``Explainer(output=...)``); the first is default."""

@@ -198,34 +198,7 @@ class TabularAdapter(Adapter):
         return view == "interpretable"
 
     def encode(self, instance: Any) -> Encoded:
-        return self._encoded(self.schema.row(instance))
-
-    def encode_batch(self, items: Sequence[Any]) -> list[Encoded]:
-        """Rows of a DataFrame (``split_batch``'s mappings) validated together when they
-        surely pass (the training columns, numbers where numbers are expected, known
-        categories); any other batch row by row, so that errors are ``encode``'s."""
-        matrix = self._valid_rows(items)
-        if matrix is None:
-            return [self.encode(item) for item in items]
-        return [self._encoded(row.copy()) for row in matrix]
-
-    def _valid_rows(self, items: Sequence[Any]) -> np.ndarray | None:
-        """The schema matrix ``[n, d]`` of ``items``, or None unless all are valid."""
-        if not items or not all(isinstance(item, dict) for item in items):
-            return None
-        frame = pd.DataFrame.from_records(items)
-        schema = self.schema
-        if list(frame.columns) != schema.labels or frame.isna().to_numpy().any():
-            return None
-        numbers = [frame[c.label] for c in schema.columns if not c.categorical]
-        if any(s.dtype.kind not in "iuf" for s in numbers):  # bools and strings: one by one
-            return None
-        try:
-            return schema.to_matrix(frame, "instances")
-        except InvalidInputError:
-            return None
-
-    def _encoded(self, row: np.ndarray) -> Encoded:
+        row = self.schema.row(instance)  # [d]
         return Encoded(
             features=self.features,
             instance=self.schema.as_dict(row),
