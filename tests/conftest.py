@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from random_models import SENTIMENT_LABELS, random_bert
 
 
 @pytest.fixture(scope="session")
@@ -31,24 +32,15 @@ def tiny_bert(minilm_tokenizer):
     float64 so that parity with Captum can be asserted to 1e-5 relative (and much better);
     ``initializer_range=0.3`` so that a random model has non-trivial logits and gradients.
     """
-    from transformers import BertConfig, BertForSequenceClassification
-
-    config = BertConfig(
-        vocab_size=minilm_tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=48,
-        max_position_embeddings=64,
+    model = random_bert(
+        minilm_tokenizer.vocab_size,
+        hidden=32,
+        layers=2,
+        intermediate=48,
         initializer_range=0.3,
-        num_labels=2,
-        id2label={0: "negative", 1: "positive"},
-        label2id={"negative": 0, "positive": 1},
+        **SENTIMENT_LABELS,
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = BertForSequenceClassification(config)
-    return model.double().eval()
+    return model.double()
 
 
 @pytest.fixture(scope="session")
@@ -72,20 +64,7 @@ def small_text_explainer(minilm_tokenizer):
     ``initializer_range=0.5`` gives a random model non-trivial logits; cheap enough for the
     perturbation methods and metrics.
     """
-    from transformers import BertConfig, BertForSequenceClassification
-
     import xplain
 
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=minilm_tokenizer.vocab_size,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-        initializer_range=0.5,
-        num_labels=2,
-    )
-    model = BertForSequenceClassification(config).eval()
+    model = random_bert(minilm_tokenizer.vocab_size, initializer_range=0.5)
     return xplain.Explainer(model, tokenizer=minilm_tokenizer)

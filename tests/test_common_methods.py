@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from random_models import SENTIMENT_LABELS, random_bert
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -91,7 +92,7 @@ def _text_bert() -> Built:
     methods need (BERT's default GELU cannot be guided, and they refuse it).
     """
     from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertTokenizerFast
 
     corpus = ["a gripping and funny film", "an unwatchable mess of a movie", "not good"]
     trainer = BertWordPieceTokenizer(lowercase=True)
@@ -100,15 +101,9 @@ def _text_bert() -> Built:
         special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
     )  # fmt: skip
     tokenizer = BertTokenizerFast(vocab=trainer.get_vocab())
-    config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=32, initializer_range=0.3, num_labels=2,
-        hidden_act="relu",
-        id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1},
-    )  # fmt: skip
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = BertForSequenceClassification(config).double().eval()
+    model = random_bert(
+        len(tokenizer), positions=32, initializer_range=0.3, hidden_act="relu", **SENTIMENT_LABELS
+    ).double()
     return Built(xplain.Explainer(model, tokenizer=tokenizer), "a gripping and funny film")
 
 

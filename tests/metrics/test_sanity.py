@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification
+from random_models import random_bert
 from vector_models import vector_explainer
 
 from xplain import metrics, registry
@@ -92,17 +92,14 @@ def test_randomisation_is_seeded_and_layers_can_be_named(trained):
 
 
 def test_blocks_of_a_transformer_are_randomised_top_down():
-    config = BertConfig(
-        vocab_size=50, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=8, max_position_embeddings=16, num_labels=2,
-    )
-    groups = metrics.layer_groups(BertForSequenceClassification(config))
+    model = random_bert(50, hidden=8, layers=2, intermediate=8, positions=16)
+    groups = metrics.layer_groups(model)
     assert [name for name, _ in groups] == [
         "classifier", "bert.pooler", "bert.encoder.layer.1", "bert.encoder.layer.0",
         "bert.embeddings",
     ]
     n_params = sum(p.numel() for _, params in groups for p in params)
-    assert n_params == sum(p.numel() for p in BertForSequenceClassification(config).parameters())
+    assert n_params == sum(p.numel() for p in model.parameters())
 
 
 def test_non_torch_models_are_refused(trained):

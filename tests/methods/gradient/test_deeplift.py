@@ -7,6 +7,7 @@ import pytest
 import torch
 from captum.attr import DeepLift as CaptumDeepLift
 from conftest_deep import all_hooks, captum, make_cnn, make_mlp, make_view, relative_error
+from random_models import random_bert
 from torch import nn
 
 import xplain
@@ -236,22 +237,13 @@ def test_bad_parameters_are_rejected(params, match):
 
 
 def _tiny_bert(tmp_path):
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertTokenizerFast
 
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "bad", "film", "very"]
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(words))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(words),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=16,
-        num_labels=2,
-    )
-    return BertForSequenceClassification(config).eval(), BertTokenizerFast(vocab_file=str(vocab))
+    model = random_bert(len(words), layers=2, positions=16)
+    return model, BertTokenizerFast(vocab_file=str(vocab))
 
 
 def test_runs_on_a_transformer_through_the_text_adapter(tmp_path):
