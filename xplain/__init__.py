@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xplain import adapters, metrics
+from xplain import adapters, limits, metrics
 from xplain.comparison import Comparison
 from xplain.errors import (
     InvalidInputError,
@@ -18,7 +18,9 @@ from xplain.errors import (
     MethodNotApplicableError,
     MissingDependencyError,
     ModelOutputError,
+    ResourceLimitError,
     UnknownMethodError,
+    UntrustedCodeError,
     XplainError,
 )
 from xplain.explainer import Explainer
@@ -41,11 +43,14 @@ __all__ = [
     "MissingDependencyError",
     "ModelOutputError",
     "PerturbationMethod",
+    "ResourceLimitError",
     "UnknownMethodError",
+    "UntrustedCodeError",
     "XplainError",
     "adapters",
     "available_methods",
     "explain",
+    "limits",
     "metrics",
     "register_method",
 ]

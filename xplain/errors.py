@@ -36,5 +36,13 @@ class ModelOutputError(XplainError, ValueError):
     """The model returned something xplain cannot interpret as class scores."""
 
 
+class ResourceLimitError(XplainError, ValueError):
+    """A call would evaluate more model rows or hold more memory than ``xplain.limits`` allow."""
+
+
+class UntrustedCodeError(XplainError, PermissionError):
+    """Loading the model would run code from its files, and the user did not allow it."""
+
+
 class MissingDependencyError(XplainError, ImportError):
     """An optional dependency is not installed; the message gives the ``pip install`` line."""
