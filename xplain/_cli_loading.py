@@ -44,12 +44,46 @@ def offline() -> Iterator[None]:
             os.environ["HF_HUB_OFFLINE"] = previous
 
 
-def load_text_model(folder: Path) -> tuple[Any, Any]:
+def custom_code_files(folder: Path) -> list[str]:
+    """The files of a model folder that ask transformers to run the folder's own code.
+
+    A ``config.json`` or ``tokenizer_config.json`` with an ``auto_map`` entry names Python
+    classes from ``*.py`` files in the folder; loading them imports (runs) those files.
+    """
+    import json
+
+    asking = []
+    for name in ("config.json", "tokenizer_config.json"):
+        path = folder / name
+        try:
+            settings = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, ValueError):
+            continue  # an unreadable file is reported by from_pretrained itself
+        if isinstance(settings, dict) and settings.get("auto_map"):
+            asking.append(name)
+    return asking
+
+
+def load_text_model(folder: Path, *, trust_model: bool = False) -> tuple[Any, Any]:
+    """A sequence classifier and its tokenizer from a local folder, offline.
+
+    Code shipped in the folder (``auto_map`` in its configuration) runs only with
+    ``trust_model=True`` (``--trust-model``); otherwise it is refused before anything is
+    imported, and transformers is told ``trust_remote_code=False``, so it never prompts.
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    asking = custom_code_files(folder)
+    if asking and not trust_model:
+        raise UserError(
+            f"Refusing to load {folder}: its {' and '.join(asking)} name Python code from the "
+            "folder (auto_map), and loading it would run that code. If you wrote the model "
+            "or trust its source, rerun with --trust-model."
+        )
+    options = {"local_files_only": True, "trust_remote_code": trust_model}
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(folder, **options)
+        tokenizer = AutoTokenizer.from_pretrained(folder, **options)
     except (OSError, ValueError, KeyError) as err:
         raise UserError(
             f"Cannot load a sequence classifier and tokenizer from {folder}: {one_line(err)[:300]}"

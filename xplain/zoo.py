@@ -109,6 +109,7 @@ def minilm_classifier(id2label: dict[int, str]) -> BertForSequenceClassification
     base = minilm_base_path()
     config = BertConfig.from_pretrained(
         base,
+        trust_remote_code=False,
         num_labels=len(id2label),
         id2label=id2label,
         label2id={label: i for i, label in id2label.items()},
@@ -153,7 +154,9 @@ def sentiment_classifier_path(cache_dir: str | os.PathLike | None = None) -> Pat
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=root))
     try:
         merged_sentiment_model(delta_path).save_pretrained(staging)
-        AutoTokenizer.from_pretrained(minilm_base_path()).save_pretrained(staging)
+        AutoTokenizer.from_pretrained(minilm_base_path(), trust_remote_code=False).save_pretrained(
+            staging
+        )
         try:
             staging.rename(folder)
         except OSError:
@@ -173,8 +176,8 @@ def sentiment_classifier(
     offline; see :func:`sentiment_classifier_path` for the cache location.
     """
     folder = sentiment_classifier_path(cache_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(folder)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     return model.eval(), tokenizer
 
 
