@@ -346,10 +346,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "by save_pretrained). Hub names are refused: nothing is downloaded.",
 )
 @click.option("--text", required=True, help="The text to explain.")
+@click.option(
+    "--trust-model",
+    is_flag=True,
+    help="Allow the model folder's own Python code (auto_map in its config) to run while "
+    "loading. Without it such a folder is refused; pass it only for models you trust.",
+)
 @_common
 def text(
     model_dir: str,
     text: str,
+    trust_model: bool,
     methods: str | None,
     target: str | None,
     params: tuple[str, ...],
@@ -362,6 +369,7 @@ def text(
 
     Loads AutoModelForSequenceClassification and AutoTokenizer from a local folder
     (offline) and writes an HTML report; several --methods are compared side by side.
+    Code shipped in the folder runs only with --trust-model.
     """
     folder = Path(model_dir)
     if not folder.is_dir():
@@ -376,7 +384,7 @@ def text(
     steps = ["loading model", *_report_steps(names, metrics)]
     with offline(), _steps(steps, quiet, transformers=True) as bar:
         with bar.step(f"loading model from {folder.name}"):
-            model, tokenizer = load_text_model(folder)
+            model, tokenizer = load_text_model(folder, trust_model=trust_model)
         explainer = xplain.Explainer(model, tokenizer=tokenizer)
         with bar.step(f"explaining ({', '.join(names)})"):
             result = _explain(explainer, text, names, target, method_params)
