@@ -1,50 +1,54 @@
-"""What every model wrapper offers: class labels, an evaluation counter, output checks."""
+"""What every model wrapper offers: an evaluation counter, and the scores methods explain."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
-from xplain.errors import ModelOutputError
+_TOTAL_LOCK = threading.Lock()  # one lock for every counter: copies of a wrapper need none
+_THREAD = threading.local()  # .rows: rows this thread evaluated; .paused: uncounted depth
+
+
+def evaluated_in_this_thread() -> int:
+    """Rows every :class:`EvalCounter` has evaluated in the calling thread so far.
+
+    A call is charged the difference between its end and its start: rows evaluated by
+    other threads meanwhile are not in it, so concurrent calls count as serial ones.
+    """
+    return getattr(_THREAD, "rows", 0)
+
+
+@contextmanager
+def uncounted() -> Iterator[None]:
+    """Rows evaluated within the block are charged to no call of this thread: one-time
+    setup (an adapter's caches, built once and then shared by every call) costs no call
+    anything. They still count in each model's running total ``n_evals``."""
+    _THREAD.paused = getattr(_THREAD, "paused", 0) + 1
+    try:
+        yield
+    finally:
+        _THREAD.paused -= 1
 
 
 class EvalCounter:
-    """Counts the rows a model has evaluated (what ``Explanation.n_model_evals`` reports)."""
+    """Counts the rows a model has evaluated.
+
+    ``n_evals`` is the running total over every thread; what an Explanation reports
+    (``n_model_evals``) is what its own call evaluated (:func:`evaluated_in_this_thread`).
+    """
 
     def __init__(self) -> None:
         self.n_evals = 0
 
     def count(self, n_rows: int) -> None:
-        self.n_evals += int(n_rows)
-
-
-def as_class_scores(output: object, n_rows: int, source: str) -> torch.Tensor:
-    """Check a model output is ``[n_rows, C]`` scores; a single column becomes 2 classes.
-
-    A one-logit binary classifier ``z`` is presented as logits ``[-z/2, z/2]``, whose
-    softmax is ``[1 - sigmoid(z), sigmoid(z)]`` and whose logit difference is ``z``.
-    """
-    logits = getattr(output, "logits", output)
-    if isinstance(output, tuple | list) and output:
-        logits = output[0]
-    if not isinstance(logits, torch.Tensor):
-        raise ModelOutputError(
-            f"{source} must return a tensor of class scores (or an object with .logits). "
-            f"Got {type(logits).__name__}."
-        )
-    if logits.ndim == 1 and logits.shape[0] == n_rows:
-        logits = logits[:, None]
-    if logits.ndim != 2 or logits.shape[0] != n_rows:
-        raise ModelOutputError(
-            f"{source} must return scores of shape [batch, n_classes] = [{n_rows}, C]. "
-            f"Got shape {list(logits.shape)}."
-        )
-    if logits.shape[1] == 1:
-        logits = torch.cat([-logits / 2, logits / 2], dim=1)
-    return logits
-
-
-
-OUTPUTS = ("logits", "probability", "log_probability")
+        n = int(n_rows)
+        with _TOTAL_LOCK:  # += on an attribute is not atomic across threads
+            self.n_evals += n
+        if not getattr(_THREAD, "paused", 0):
+            _THREAD.rows = getattr(_THREAD, "rows", 0) + n
 
 
 def explained_scores(logits: torch.Tensor, output: str) -> torch.Tensor:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from xplain.errors import InvalidParameterError, ModelOutputError
 from xplain.models.base import EvalCounter
+from xplain.models.outputs import check_finite
 
 RETURNS = ("auto", "probability", "raw")
 PROBABILITY_CLIP = 1e-15  # log-odds of a probability of exactly 0 or 1 stay finite
@@ -48,8 +49,7 @@ class TabularModel(EvalCounter):
                 f"{self.source} must return {len(self.labels)} score(s) per row, shape "
                 f"[{n}, {len(self.labels)}] for {n} rows. Got shape {list(array.shape)}."
             )
-        if not np.isfinite(array).all():
-            raise ModelOutputError(f"{self.source} returned NaN or infinite scores.")
+        check_finite(array, self.source)
         return array
 
     @property
@@ -104,6 +104,7 @@ class CallableModel(TabularModel):
                 f"{self.source} must return one score or one row of scores per row: shape "
                 f"[{len(frame)}] or [{len(frame)}, C]. Got shape {list(out.shape)}."
             )
+        check_finite(out, self.source)
         kind = self.returns
         if kind == "auto":
             kind = "probability" if out.ndim == 2 and _are_probabilities(out) else "raw"

@@ -7,7 +7,9 @@ from typing import Any
 import torch
 
 from xplain.errors import InvalidParameterError
-from xplain.models.base import EvalCounter, as_class_scores
+from xplain.models.base import EvalCounter
+from xplain.models.outputs import OutputReader
+from xplain.models.torch import eval_mode
 
 
 def is_huggingface_classifier(model: Any) -> bool:
@@ -22,7 +24,8 @@ def is_huggingface_classifier(model: Any) -> bool:
 class HuggingFaceClassifier(EvalCounter):
     """A transformers sequence classifier, evaluated from token ids or from embeddings.
 
-    The model is put in eval mode (dropout off) so explanations are deterministic.
+    The model is evaluated in eval mode (dropout off) so explanations are deterministic,
+    and its own mode is left as the user set it (:func:`~xplain.models.torch.eval_mode`).
     """
 
     def __init__(self, model: torch.nn.Module, tokenizer: Any) -> None:
@@ -37,9 +40,10 @@ class HuggingFaceClassifier(EvalCounter):
                 "A Hugging Face text model needs its tokenizer: "
                 "Explainer(model, tokenizer=AutoTokenizer.from_pretrained(path))."
             )
-        self.model = model.eval()
+        self.model = model
         self.tokenizer = tokenizer
         self.embedding_layer: torch.nn.Module = model.get_input_embeddings()
+        self.reader = OutputReader(model, type(model).__name__)
 
     @property
     def device(self) -> torch.device:
@@ -75,9 +79,9 @@ class HuggingFaceClassifier(EvalCounter):
     ) -> torch.Tensor:
         """Logits ``[B, C]`` for token ids ``[B, T]`` and matching extras (attention mask...)."""
         self.count(input_ids.shape[0])
-        with torch.no_grad():
+        with torch.no_grad(), eval_mode(self.model):
             out = self.model(input_ids=input_ids.to(self.device), **_on(extras, self.device))
-        return as_class_scores(out, input_ids.shape[0], type(self.model).__name__)
+        return self.reader.logits(out, input_ids.shape[0])
 
     def logits_from_embeddings(
         self, embeddings: torch.Tensor, extras: dict[str, torch.Tensor]
@@ -86,8 +90,9 @@ class HuggingFaceClassifier(EvalCounter):
         n = embeddings.shape[0]
         self.count(n)
         expanded = {k: v.expand(n, -1) for k, v in _on(extras, self.device).items()}
-        out = self.model(inputs_embeds=embeddings, **expanded)
-        return as_class_scores(out, n, type(self.model).__name__)
+        with eval_mode(self.model):
+            out = self.model(inputs_embeds=embeddings, **expanded)
+        return self.reader.logits(out, n)
 
 
 def _on(tensors: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

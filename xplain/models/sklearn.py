@@ -75,23 +75,28 @@ class SklearnModel(TabularModel):
 
     def __init__(self, model: Any, labels: Sequence[str] | None = None) -> None:
         super().__init__()
+        from sklearn.base import BaseEstimator
         from sklearn.exceptions import NotFittedError
         from sklearn.pipeline import Pipeline
         from sklearn.utils.validation import check_is_fitted
 
-        if not callable(getattr(model, "predict", None)):
+        if not any(callable(getattr(model, name, None)) for name in ("predict", "predict_proba")):
             raise InvalidParameterError(
-                f"A tabular model needs a predict method (scikit-learn API). Got "
-                f"{type(model).__name__}; wrap other functions in CallableModel."
+                f"A tabular model needs a predict or predict_proba method (scikit-learn API). "
+                f"Got {type(model).__name__}; wrap other functions in CallableModel."
             )
-        try:
-            check_is_fitted(model)
-        except NotFittedError as err:
-            raise InvalidParameterError(
-                f"The {type(model).__name__} is not fitted; call model.fit(X, y) first."
-            ) from err
-        except TypeError:  # not a scikit-learn estimator: trust it
-            pass
+        # scikit-learn's fitted check reads estimator tags (>= 1.6), which only its
+        # estimators have; a duck-typed model (fit / predict_proba, no BaseEstimator) is
+        # trusted to be fitted
+        if isinstance(model, BaseEstimator) or hasattr(model, "__sklearn_tags__"):
+            try:
+                check_is_fitted(model)
+            except NotFittedError as err:
+                raise InvalidParameterError(
+                    f"The {type(model).__name__} is not fitted; call model.fit(X, y) first."
+                ) from err
+            except TypeError:  # no fit method: not an estimator, trust it
+                pass
         self.model = model
         pipeline = isinstance(model, Pipeline)
         self.final = model.steps[-1][1] if pipeline else model
@@ -146,7 +151,10 @@ class SklearnModel(TabularModel):
         classes = getattr(self.model, "classes_", None)
         if classes is None:
             raise InvalidParameterError(
-                f"The classifier {type(self.model).__name__} has no classes_; fit it first."
+                f"The classifier {type(self.model).__name__} has no classes_ (the class "
+                "labels a scikit-learn classifier sets when fitted): fit it first, or, for a "
+                "model of your own, set model.classes_ or pass a function instead: "
+                "Explainer(lambda rows: model.predict_proba(rows), data=..., labels=[...])."
             )
         self.labels = self._named([str(c) for c in classes])
         has_proba = hasattr(self.model, "predict_proba")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,6 +11,7 @@ import torch
 from xplain.adapters.base import DifferentiableView
 from xplain.errors import MethodNotApplicableError
 from xplain.methods.base import gradients
+from xplain.methods.gradient._hooks import forward_hooks
 
 
 class _GuidedRelu(torch.autograd.Function):
@@ -25,12 +26,6 @@ class _GuidedRelu(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (positive,) = ctx.saved_tensors
         return grad.clamp(min=0) * positive
-
-
-def _guide(_module: torch.nn.Module, args: tuple[Any, ...], _output: Any) -> torch.Tensor:
-    # replaces the ReLU's output by the same values with the guided backward; for an
-    # in-place ReLU args[0] already holds relu(x), whose positive entries are x's
-    return _GuidedRelu.apply(args[0])
 
 
 def relus(module: torch.nn.Module | None) -> list[torch.nn.ReLU]:
@@ -52,23 +47,28 @@ def without_relus(module: torch.nn.Module | None) -> str | None:
 
 
 @contextmanager
-def guided_relus(module: torch.nn.Module | None, method: str) -> Iterator[int]:
-    """Within the block every ``nn.ReLU`` of ``module`` is guided; yields their number.
+def guided_relus(module: torch.nn.Module | None, method: str) -> Iterator[set[str]]:
+    """Within the block every ``nn.ReLU`` of ``module`` is guided, in this thread's forward
+    passes only; yields the names of those the forward passes call (filled as they run).
 
     The hooks are removed on exit, also when the block raises.
     """
     reason = without_relus(module)
     if reason is not None:
         raise MethodNotApplicableError(f"{method} cannot run: {reason}.")
-    handles = []
-    guided = relus(module)
-    try:
-        for relu in guided:
-            handles.append(relu.register_forward_hook(_guide))
-        yield len(guided)
-    finally:
-        for handle in handles:
-            handle.remove()
+    called: set[str] = set()
+
+    def guide(name: str) -> Callable[..., torch.Tensor]:
+        def hook(_module: torch.nn.Module, args: tuple[Any, ...], _output: Any) -> torch.Tensor:
+            called.add(name)
+            # the same values with the guided backward; for an in-place ReLU args[0]
+            # already holds relu(x), whose positive entries are x's
+            return _GuidedRelu.apply(args[0])
+
+        return hook
+
+    with forward_hooks([(relu, None, guide(name)) for name, relu in _named_relus(module)]):
+        yield called
 
 
 def guided_gradients(
@@ -77,7 +77,38 @@ def guided_gradients(
     target: int,
     batch_size: int | None,
     method: str,
-) -> tuple[torch.Tensor, int]:
-    """Guided backpropagation ``[N, *S]`` at ``points`` and the number of ReLUs guided."""
-    with guided_relus(view.module, method) as n_relus:
-        return gradients(view, points, target, batch_size), n_relus
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Guided backpropagation ``[N, *S]`` at ``points`` and its diagnostics.
+
+    ``guided_relus`` is the number of ``nn.ReLU`` modules the forward pass called (only
+    those are guided), with a ``note`` naming the declared ones it never called. When it
+    called none (a model applying ``F.relu`` and keeping an unused ``nn.ReLU``), the result
+    would be the plain gradient under another name: MethodNotApplicableError.
+    """
+    with guided_relus(view.module, method) as called:
+        grads = gradients(view, points, target, batch_size)
+    unused = [name for name, _ in _named_relus(view.module) if name not in called]
+    listed = ", ".join(repr(name) for name in unused[:5]) + (", ..." if len(unused) > 5 else "")
+    if not called:
+        raise MethodNotApplicableError(
+            f"{method} cannot run: the forward pass of {type(view.module).__name__} never "
+            f"called its nn.ReLU module(s) {listed}, so no ReLU would be guided and the "
+            "result would be the plain gradient. The model applies its ReLUs some other "
+            "way (functional F.relu / torch.relu cannot be guided); call the nn.ReLU "
+            "modules in forward(), or use saliency or integrated_gradients."
+        )
+    diagnostics: dict[str, Any] = {"guided_relus": len(called)}
+    if unused:
+        diagnostics["note"] = (
+            f"{len(unused)} of the model's {len(unused) + len(called)} nn.ReLU modules "
+            f"({listed}) were never called in the forward pass and not guided; ReLUs "
+            "applied functionally (F.relu) are not guided either"
+        )
+    return grads, diagnostics
+
+
+def _named_relus(module: torch.nn.Module | None) -> list[tuple[str, torch.nn.ReLU]]:
+    """``(name, module)`` of the ``nn.ReLU`` modules of ``module``, in definition order."""
+    if module is None:
+        return []
+    return [(n, m) for n, m in module.named_modules() if isinstance(m, torch.nn.ReLU)]

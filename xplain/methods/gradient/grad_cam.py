@@ -13,6 +13,7 @@ from xplain._validation import BOOLEAN, NONE, InstanceOf, Interval, Options, Par
 from xplain.adapters.base import DifferentiableView
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.methods.base import GradientMethod
+from xplain.methods.gradient._hooks import forward_hooks
 from xplain.registry import register_method
 
 INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
@@ -142,20 +143,16 @@ def _candidates(module: torch.nn.Module, layer: str | None, method: str) -> dict
 
 @contextmanager
 def _recording(modules: dict[str, Any]) -> Iterator[list[tuple[str, Any]]]:
-    """Record ``(name, output)`` of each call of ``modules`` in call order; hooks removed after."""
+    """Record ``(name, output)`` of each call of ``modules`` in call order, in this thread's
+    forward passes only (not those of other threads explaining the model); hooks removed
+    after."""
     calls: list[tuple[str, Any]] = []
-    handles = []
-    try:
-        for name, module in modules.items():
-            handles.append(
-                module.register_forward_hook(
-                    lambda _m, _args, out, name=name: calls.append((name, out))
-                )
-            )
+    hooks = [
+        (module, None, lambda _m, _args, out, name=name: calls.append((name, out)))
+        for name, module in modules.items()
+    ]
+    with forward_hooks(hooks):
         yield calls
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _last_call(

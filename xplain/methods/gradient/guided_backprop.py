@@ -23,7 +23,9 @@ class GuidedBackprop(GradientMethod):
     everything else backpropagates as usual. The rule is applied through forward hooks that
     are removed afterwards, also on error; functional ``F.relu`` calls are not affected (as
     in Captum). It applies to any modality whose model is a torch module with ReLU modules
-    and raises MethodNotApplicableError when there are none.
+    and raises MethodNotApplicableError when there are none, or when the forward pass calls
+    none of them (a model using ``F.relu`` beside an unused ``nn.ReLU``: the result would be
+    the plain gradient). ``diagnostics["guided_relus"]`` counts the ReLU modules called.
     """
 
     name: ClassVar[str] = "guided_backprop"
@@ -40,7 +42,6 @@ class GuidedBackprop(GradientMethod):
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        grads, n_relus = guided_gradients(
+        return guided_gradients(
             view, points, target, self.params["internal_batch_size"], self.name
         )
-        return grads, {"guided_relus": n_relus}

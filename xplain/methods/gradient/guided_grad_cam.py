@@ -54,5 +54,5 @@ class GuidedGradCam(GradientMethod):
             batch,
             self.name,
         )  # [N, 1, H, W]
-        guided, n_relus = guided_gradients(view, points, target, batch, self.name)  # [N, C, H, W]
-        return guided * maps, {"layer": layer, "guided_relus": n_relus}
+        guided, diagnostics = guided_gradients(view, points, target, batch, self.name)
+        return guided * maps, {"layer": layer, **diagnostics}  # [N, C, H, W]
