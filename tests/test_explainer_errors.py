@@ -83,7 +83,7 @@ def test_target_of_the_wrong_type(explainer, target):
         ("integrated_gradients", {"rule": "riemann_trapezoid", "n_steps": 1},
          ["'n_steps'", ">= 2", "riemann_trapezoid", "Got 1."]),
         ("smoothgrad", {"noise_std": -1},
-         ["The 'noise_std' parameter of smoothgrad must be a float >= 0. Got -1."]),
+         ["The 'noise_std' parameter of smoothgrad must be a finite float >= 0. Got -1."]),
         ("integrated_gradients", {"noise_std": -1}, ["'noise_std'", "Got -1."]),
         ("smoothgrad", {"noise_samples": 0}, ["'noise_samples'", "an int >= 1", "Got 0."]),
         ("smoothgrad", {"variant": "mean"}, ["'variant'", "'vargrad'", "Got 'mean'."]),

@@ -28,8 +28,8 @@ SPEC = {
 
 @pytest.mark.parametrize("constraint, text", [
     (Interval(int, 1), "an int >= 1"),
-    (Interval(float, 0, None, closed="neither"), "a float > 0"),
-    (Interval(float, None, 1, closed="left"), "a float < 1"),
+    (Interval(float, 0, None, closed="neither"), "a finite float > 0"),
+    (Interval(float, None, 1, closed="left"), "a finite float < 1"),
     (Interval(float, 0, 1), "a float in the range [0, 1]"),
     (Interval(float, 0, 1, closed="left"), "a float in the range [0, 1)"),
     (Interval(float, 0, 1, closed="right"), "a float in the range (0, 1]"),
@@ -42,8 +42,8 @@ def test_constraints_describe_themselves(constraint, text):
 
 @pytest.mark.parametrize("constraint, good, bad", [
     (Interval(int, 1), [1, 7, np.int64(3)], [0, -1, 1.0, 2.5, True, "3", None]),
-    (Interval(float, 0, None), [0, 0.0, 2, np.float32(0.5), float("inf")],
-     [-1e-9, -1, False, "0.1", float("nan"), None]),
+    (Interval(float, 0, None), [0, 0.0, 2, np.float32(0.5), 1e300],
+     [-1e-9, -1, False, "0.1", float("nan"), float("inf"), None]),
     (Interval(float, 0, 1, closed="neither"), [0.5, 1e-12], [0, 1, 0.0, 1.0]),
     (Interval(float, 0, 1, closed="left"), [0, 0.999], [1, -0.1]),
     (Options(("a", "b", None)), ["a", None], ["c", ["a"], 1]),
@@ -71,9 +71,9 @@ def test_validate_params_fills_defaults_without_touching_the_input():
     ({"batch": 0}, "The 'batch' parameter of ig must be an int >= 1 or None. Got 0."),
     ({"rule": "c"}, "The 'rule' parameter of ig must be one of 'a', 'b'. Got 'c'."),
     ({"flag": 1}, "The 'flag' parameter of ig must be a bool. Got 1."),
-    ({"tolerance": 0}, "The 'tolerance' parameter of ig must be a float > 0. Got 0."),
+    ({"tolerance": 0}, "The 'tolerance' parameter of ig must be a finite float > 0. Got 0."),
     ({"tolerance": float("nan")},
-     "The 'tolerance' parameter of ig must be a float > 0. Got nan."),
+     "The 'tolerance' parameter of ig must be a finite float > 0. Got nan."),
     ({"n_step": 3}, "ig got an unexpected parameter 'n_step'. Did you mean 'n_steps'? "
                     "Allowed parameters: batch, flag, n_steps, rule, tolerance."),
     ({"zzz": 3}, "ig got an unexpected parameter 'zzz'. "

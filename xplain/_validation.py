@@ -8,6 +8,7 @@ fills defaults, rejects unknown names and produces messages such as
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,12 @@ class Constraint:
 
 @dataclass(frozen=True)
 class Interval(Constraint):
-    """A real or integral number in [low, high] (either bound may be open or absent)."""
+    """A finite real or integral number in [low, high] (either bound may be open or absent).
+
+    ``inf``, ``-inf`` and NaN are never accepted, also by an open-ended interval: no
+    parameter of xplain means anything at infinity (an infinite noise or kernel width
+    only turns the results into NaN).
+    """
 
     kind: type
     low: float | None = None
@@ -40,7 +46,7 @@ class Interval(Constraint):
             return False
         if self.kind is int and not isinstance(value, numbers.Integral):
             return False
-        if not isinstance(value, numbers.Real) or value != value:  # NaN is in no interval
+        if not isinstance(value, numbers.Real) or not math.isfinite(value):
             return False
         left_closed = self.closed in ("both", "left")
         right_closed = self.closed in ("both", "right")
@@ -52,7 +58,8 @@ class Interval(Constraint):
         )
 
     def describe(self) -> str:
-        noun = "an int" if self.kind is int else "a float"
+        bounded = self.low is not None and self.high is not None
+        noun = "an int" if self.kind is int else "a float" if bounded else "a finite float"
         left = ">=" if self.closed in ("both", "left") else ">"
         right = "<=" if self.closed in ("both", "right") else "<"
         if self.low is not None and self.high is not None:

@@ -17,6 +17,7 @@ import torch
 
 from xplain._validation import Param, validate_params
 from xplain.adapters.base import DifferentiableView, InterpretableView
+from xplain.limits import check_rows
 
 ALL_MODALITIES = frozenset({"text", "tabular", "image"})
 
@@ -89,8 +90,24 @@ class GradientMethod(Method):
     needs: ClassVar[frozenset[str]] = frozenset({"gradients"})
 
     def attribute(self, view: DifferentiableView, target: int) -> Attribution:
+        self.check_budget(view, 1)
         values, diagnostics = self.attribute_points(view, view.inputs, target)
         return Attribution(values[0], diagnostics)
+
+    def planned_rows(self, view: DifferentiableView, n_points: int) -> int:
+        """The most model rows ``attribute_points`` evaluates for ``n_points`` points (one
+        gradient pass; methods that evaluate more override it)."""
+        return n_points
+
+    def budget_fix(self) -> str | None:
+        """Which parameter to lower when a call plans more model rows than ``xplain.limits``
+        allow (None: the method has no budget parameter)."""
+        return None
+
+    def check_budget(self, view: DifferentiableView, n_points: int) -> None:
+        """Refuse, before any model call, a call planning rows beyond ``xplain.limits``."""
+        fix = self.budget_fix() or "explain fewer inputs at once"
+        check_rows(self.name, self.planned_rows(view, n_points), fix)
 
     @abstractmethod
     def attribute_points(

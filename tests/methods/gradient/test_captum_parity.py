@@ -166,10 +166,10 @@ def test_captum_trapezoid_is_ours_shrunk_by_n_minus_1_over_n(setup, tiny_bert, m
 class NoiseRecorder:
     """Records the standard-normal draws xplain makes; serves them (scaled) to Captum.
 
-    xplain draws ``torch.randn([n, 1, T, H], generator=...)`` and scales it; Captum's
-    NoiseTunnel draws ``torch.normal(0, std_expanded)`` of shape ``[n, T, H]``. Replacing
-    Captum's draw by the recorded noise is the only honest way to give both the same noise
-    (their RNG streams and draw calls differ).
+    xplain draws ``np.random.default_rng(seed).standard_normal([n, 1, T, H])`` and scales
+    it; Captum's NoiseTunnel draws ``torch.normal(0, std_expanded)`` of shape ``[n, T, H]``.
+    Replacing Captum's draw by the recorded noise is the only honest way to give both the
+    same noise (their RNG streams and draw calls differ).
     """
 
     def __init__(self, monkeypatch):
@@ -178,14 +178,19 @@ class NoiseRecorder:
         self.requested: list[torch.Tensor] = []
 
     def record_xplain(self):
-        real = torch.randn
+        real = np.random.default_rng
+        draws = self.draws
 
-        def randn(*args, **kwargs):
-            out = real(*args, **kwargs)
-            self.draws.append(out.clone())
-            return out
+        class Recording:
+            def __init__(self, seed):
+                self.rng = real(seed)
 
-        self.monkeypatch.setattr(torch, "randn", randn)
+            def standard_normal(self, *args, **kwargs):
+                out = self.rng.standard_normal(*args, **kwargs)
+                draws.append(torch.as_tensor(out.copy()))
+                return out
+
+        self.monkeypatch.setattr(np.random, "default_rng", Recording)
 
     def serve_captum(self, std: float):
         self.monkeypatch.undo()

@@ -225,7 +225,7 @@ def test_view_without_module_is_not_applicable():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"eps": 0.0}, "'eps' parameter of deeplift must be a float > 0. Got 0.0"),
+        ({"eps": 0.0}, "'eps' parameter of deeplift must be a finite float > 0. Got 0.0"),
         ({"eps": -1e-3}, "'eps'"),
         ({"internal_batch_size": 0}, "'internal_batch_size'"),
         ({"n_steps": 5}, "unexpected parameter 'n_steps'"),

@@ -17,7 +17,9 @@ Where ``|Δin| < eps`` the plain gradient is kept. Linear layers, convolutions,
 normalisation layers and functional operations (``F.relu``, attention products...) pass
 plain gradients. Each call of a module is rescaled from that call's own input and
 output, so a module object used at several places in one forward is handled correctly.
-Hooks exist only inside :func:`rescale_gradients` and are removed even on error.
+Hooks exist only inside :func:`rescale_gradients`, act only on the forward passes of the
+thread that installed them (others may explain the same model meanwhile) and are removed
+even on error.
 
 The rule is applied by the module's own forward hook (its output is replaced by a tensor
 with the same value and the multiplier as gradient), not by tensor backward hooks, so an
@@ -43,6 +45,7 @@ from torch import nn
 
 from xplain.adapters.base import DifferentiableView
 from xplain.errors import MethodNotApplicableError
+from xplain.methods.gradient._hooks import this_thread_only
 
 ELEMENTWISE: tuple[type[nn.Module], ...] = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
@@ -125,7 +128,8 @@ def _unpool(values: torch.Tensor, indices: torch.Tensor, like: torch.Tensor) -> 
 
 
 class RescaleHooks:
-    """Context manager installing the rescale rule on the supported modules of a network."""
+    """Context manager installing the rescale rule on the supported modules of a network,
+    for the forward passes of the thread that enters it only."""
 
     def __init__(self, module: nn.Module, eps: float) -> None:
         self.module = module
@@ -145,8 +149,11 @@ class RescaleHooks:
                     continue
                 inside.update(id(m) for m in sub.modules())
                 self._stash[id(sub)] = []
-                self._handles.append(sub.register_forward_pre_hook(self._pre_hook))
-                self._handles.append(sub.register_forward_hook(self._hook))
+                # other threads' forwards of the same model must not see the rule nor
+                # touch this call's stash
+                pre_hook, hook = this_thread_only(self._pre_hook), this_thread_only(self._hook)
+                self._handles.append(sub.register_forward_pre_hook(pre_hook))
+                self._handles.append(sub.register_forward_hook(hook))
         except BaseException:
             self.close()
             raise
@@ -249,16 +256,16 @@ def rescale_gradients(
     eps: float,
     batch_size: int | None,
     method: str,
-) -> tuple[torch.Tensor, torch.Tensor, dict[str, int]]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, int]]:
     """DeepLIFT multipliers for aligned pairs ``inputs``/``references`` ``[M, *S]``.
 
     Returns the multipliers ``[M, *S]`` (attributions are ``(inputs - references) *
-    multipliers``), the score differences ``f(inputs) - f(references)`` ``[M]`` from the
-    same forward pass, and counts of rescaled and skipped module calls.
+    multipliers``), the scores ``f(inputs)`` and ``f(references)`` ``[M]`` from the same
+    forward pass, and counts of rescaled and skipped module calls.
     """
     network = require_module(view, method)
     step = batch_size or inputs.shape[0]
-    grads, deltas = [], []
+    grads, input_scores, reference_scores = [], [], []
     with RescaleHooks(network, eps) as hooks:
         for start in range(0, inputs.shape[0], step):
             chunk = inputs[start : start + step].detach().requires_grad_(True)
@@ -272,14 +279,8 @@ def rescale_gradients(
                 (grad,) = torch.autograd.grad(scores.sum(), chunk)
             scores = scores.detach()
             grads.append(grad.detach())
-            deltas.append(scores[: chunk.shape[0]] - scores[chunk.shape[0] :])
+            input_scores.append(scores[: chunk.shape[0]])
+            reference_scores.append(scores[chunk.shape[0] :])
         stats = {"rescaled_calls": hooks.rescaled, "skipped_calls": hooks.skipped}
-    return torch.cat(grads), torch.cat(deltas), stats
+    return torch.cat(grads), torch.cat(input_scores), torch.cat(reference_scores), stats
 
-
-def completeness(attributions: torch.Tensor, delta: torch.Tensor) -> dict[str, float]:
-    """``completeness_gap`` = max |sum(attr) - delta| / |delta| and the worst signed error."""
-    total = attributions.flatten(1).sum(1).to(delta.dtype)  # [N]
-    error = total - delta
-    gap = (error.abs() / delta.abs().clamp_min(1e-12)).max().item()
-    return {"completeness_gap": gap, "convergence_delta": error[error.abs().argmax()].item()}

@@ -8,8 +8,9 @@ import torch
 
 from xplain._validation import NONE, Interval, Param
 from xplain.adapters.base import DifferentiableView
+from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod
-from xplain.methods.gradient._rescale import completeness, rescale_gradients
+from xplain.methods.gradient._rescale import rescale_gradients
 from xplain.registry import register_method
 
 
@@ -34,7 +35,8 @@ class DeepLift(GradientMethod):
     the feed-forward activations (GELU...) and the pooler's Tanh; the attention paths
     (softmax of query-key products times the values), LayerNorm and residual sums are
     handled by their gradient at the concatenated batch. ``diagnostics["completeness_gap"]``
-    reports |sum - (f(x) - f(baseline))| / |f(x) - f(baseline)| in every case.
+    reports |sum - delta| / |delta|, ``delta`` = f(x) - f(baseline), in every case (an
+    absolute error when ``delta`` nears zero; see :mod:`xplain.methods._completeness`).
     ``diagnostics["rescaled_calls"]`` counts module calls given the rescale rule in one
     forward pass (0 means DeepLIFT reduced to gradient x (input - baseline)).
 
@@ -56,11 +58,14 @@ class DeepLift(GradientMethod):
         ),
     }
 
+    def planned_rows(self, view: DifferentiableView, n_points: int) -> int:
+        return 2 * n_points  # each point with its baseline
+
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         references = view.baseline.to(points).expand_as(points)  # [N, *S]
-        multipliers, delta, stats = rescale_gradients(
+        multipliers, scores, reference_scores, stats = rescale_gradients(
             view,
             points,
             references,
@@ -70,4 +75,4 @@ class DeepLift(GradientMethod):
             self.name,
         )
         attributions = (points.detach() - references) * multipliers  # [N, *S]
-        return attributions, {**completeness(attributions, delta), **stats}
+        return attributions, {**completeness(attributions, scores, reference_scores), **stats}

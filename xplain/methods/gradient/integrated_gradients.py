@@ -8,7 +8,9 @@ import torch
 
 from xplain._validation import BOOLEAN, NONE, Interval, Options, Param
 from xplain.adapters.base import DifferentiableView
+from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod, gradients
+from xplain.methods.gradient._budget import rows_per_chunk
 from xplain.methods.gradient._quadrature import RULES, quadrature
 from xplain.registry import register_method
 
@@ -23,7 +25,10 @@ class IntegratedGradients(GradientMethod):
     Sundararajan, Taly and Yan (2017), "Axiomatic Attribution for Deep Networks" (ICML).
     Attributions sum to f(x) - f(baseline) (completeness) up to the quadrature error,
     which is reported as ``diagnostics["completeness_gap"]`` =
-    |sum(attributions) - (f(x) - f(baseline))| / |f(x) - f(baseline)|. With
+    |sum(attributions) - delta| / |delta|, ``delta`` = f(x) - f(baseline), or, when
+    ``delta`` is near zero, the absolute error in units of 0.1% of the scores (see
+    :mod:`xplain.methods._completeness`; ``delta``, ``base_value`` = f(baseline) and the
+    signed error ``convergence_delta`` are reported too). With
     ``adaptive=True`` the step count doubles until the gap is below ``tolerance``; by
     default (``adaptive=None``) that happens only when ``n_steps`` is not given, so the
     defaults meet the 1% gap while an explicit ``n_steps`` is used exactly.
@@ -37,7 +42,9 @@ class IntegratedGradients(GradientMethod):
     evaluate only the new midpoints (``T(2m) = T(m) / 2 + sum of new gradients / 2m``;
     9, 17, 33... nodes).
     All points of a pass go through the model in batches of ``internal_batch_size`` rows
-    (default: all at once).
+    (default: all at once, or as many as fit in one array of ``xplain.limits``'
+    ``max_memory_bytes``). A call planning more model rows than ``max_model_rows``
+    (adaptive: every pass up to ``max_steps``) is refused before any model call.
     """
 
     name: ClassVar[str] = "integrated_gradients"
@@ -52,7 +59,9 @@ class IntegratedGradients(GradientMethod):
         "adaptive": Param(
             None, BOOLEAN, NONE, doc="double n_steps until gap <= tolerance (None: if no n_steps)"
         ),
-        "tolerance": Param(0.01, Interval(float, 0, None, closed="neither"), doc="target gap"),
+        "tolerance": Param(
+            0.01, Interval(float, 0, None, closed="neither"), doc="target gap"
+        ),
         "max_steps": Param(512, Interval(int, 1), doc="cap on n_steps in adaptive mode"),
     }
 
@@ -71,6 +80,26 @@ class IntegratedGradients(GradientMethod):
                 f"rule='riemann_trapezoid'. Got {self.params['n_steps']}."
             )
 
+    def budget_fix(self) -> str:
+        return "lower max_steps" if self.params["adaptive"] else "lower n_steps"
+
+    def planned_rows(self, view: DifferentiableView, n_points: int) -> int:
+        """Path points of every pass (adaptive: up to ``max_steps``), input and baseline."""
+        n_steps = total = self.params["n_steps"]
+        while self.params["adaptive"] and n_steps < self.params["max_steps"]:
+            n_steps, new = self._refine(n_steps)
+            total += new
+        return n_points * (total + 1) + 1
+
+    def _refine(self, n_steps: int) -> tuple[int, int]:
+        """The step count of the next adaptive pass and the path points it evaluates."""
+        intervals = n_steps - 1
+        nested = self.params["rule"] == "riemann_trapezoid"
+        if nested and 2 * intervals + 1 <= self.params["max_steps"]:
+            return 2 * intervals + 1, intervals  # the midpoints only
+        n_steps = min(2 * n_steps, self.params["max_steps"])
+        return n_steps, n_steps
+
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -79,37 +108,27 @@ class IntegratedGradients(GradientMethod):
         end_scores = view.scores_at(points)[:, target]
         with torch.no_grad():
             base_score = view.forward(baseline)[:, target]
-        delta = end_scores - base_score  # [N]
 
         n_steps = self.params["n_steps"]
-        nested = self.params["adaptive"] and self.params["rule"] == "riemann_trapezoid"
         diff = points - baseline  # [N, *S]
         mean_gradient = self._mean_gradient(view, points, baseline, target, n_steps)
         while True:
             attributions = mean_gradient * diff
-            total = attributions.flatten(1).sum(1).to(delta.dtype)  # [N]
-            gap = ((total - delta).abs() / delta.abs().clamp_min(1e-12)).max().item()
-            if not self.params["adaptive"] or gap <= self.params["tolerance"]:
+            diagnostics = completeness(attributions, end_scores, base_score)
+            converged = diagnostics["completeness_gap"] <= self.params["tolerance"]
+            if not self.params["adaptive"] or converged or n_steps >= self.params["max_steps"]:
                 break
-            if n_steps >= self.params["max_steps"]:
-                break
-            intervals = n_steps - 1
-            if nested and 2 * intervals + 1 <= self.params["max_steps"]:
+            refined, new = self._refine(n_steps)
+            if new < refined:
                 # keep every node, add the midpoints of the n_steps - 1 intervals
-                midpoints = (torch.arange(intervals, dtype=torch.float64) + 0.5) / intervals
-                new = self._gradients_at(view, points, baseline, target, midpoints)
-                mean_gradient = mean_gradient / 2 + new.sum(0) / (2 * intervals)
-                n_steps = 2 * intervals + 1
+                midpoints = (torch.arange(new, dtype=torch.float64) + 0.5) / new
+                weights = torch.full((new,), 1.0 / new, dtype=torch.float64)
+                added = self._weighted_gradients(view, points, baseline, target, midpoints, weights)
+                mean_gradient = (mean_gradient + added) / 2
             else:
-                n_steps = min(2 * n_steps, self.params["max_steps"])
-                mean_gradient = self._mean_gradient(view, points, baseline, target, n_steps)
-        error = total - delta  # [N]
-        diagnostics = {
-            "completeness_gap": gap,
-            "convergence_delta": error[error.abs().argmax()].item(),
-            "n_steps": n_steps,
-        }
-        return attributions, diagnostics
+                mean_gradient = self._mean_gradient(view, points, baseline, target, refined)
+            n_steps = refined
+        return attributions, {**diagnostics, "n_steps": n_steps}
 
     def _mean_gradient(
         self,
@@ -121,22 +140,34 @@ class IntegratedGradients(GradientMethod):
     ) -> torch.Tensor:
         """The rule's weighted mean of the gradients along each path ``[N, *S]``."""
         alphas, weights = quadrature(self.params["rule"], n_steps)
-        grads = self._gradients_at(view, points, baseline, target, torch.as_tensor(alphas))
-        weight = torch.as_tensor(weights, dtype=grads.dtype).view(-1, *[1] * points.dim())
-        return (weight * grads).sum(0)
+        return self._weighted_gradients(
+            view, points, baseline, target, torch.as_tensor(alphas), torch.as_tensor(weights)
+        )
 
-    def _gradients_at(
+    def _weighted_gradients(
         self,
         view: DifferentiableView,
         points: torch.Tensor,
         baseline: torch.Tensor,
         target: int,
         alphas: torch.Tensor,
+        weights: torch.Tensor,
     ) -> torch.Tensor:
-        """Gradients at ``baseline + alpha (point - baseline)``: ``[n_alphas, N, *S]``."""
+        """``sum_j weights[j] grad f(baseline + alphas[j] (point - baseline))`` ``[N, *S]``.
+
+        The path is built a chunk of alphas at a time, each chunk one array within
+        ``xplain.limits``' ``max_memory_bytes``.
+        """
         n_points, shape = points.shape[0], points.shape[1:]
-        alpha = alphas.to(points.dtype).view(-1, 1, *([1] * len(shape)))
-        # path points, step-major: [n_alphas, N, *S] -> [n_alphas * N, *S]
-        path = (baseline + alpha * (points - baseline).unsqueeze(0)).reshape(-1, *shape)
-        grads = gradients(view, path, target, self.params["internal_batch_size"])
-        return grads.view(len(alphas), n_points, *shape)
+        step = max(1, rows_per_chunk(points[0]) // n_points)
+        total = torch.zeros_like(points)
+        for start in range(0, len(alphas), step):
+            alpha = alphas[start : start + step].to(points)
+            alpha = alpha.view(-1, 1, *([1] * len(shape)))
+            # path points, step-major: [n_alphas, N, *S] -> [n_alphas * N, *S]
+            path = (baseline + alpha * (points - baseline).unsqueeze(0)).reshape(-1, *shape)
+            grads = gradients(view, path, target, self.params["internal_batch_size"])
+            grads = grads.view(len(alpha), n_points, *shape)
+            weight = weights[start : start + step].to(grads)
+            total = total + (weight.view(-1, *[1] * points.dim()) * grads).sum(0)
+        return total

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from xplain._validation import SEED, Interval, Options, Param
 from xplain.adapters.base import DifferentiableView
 from xplain.errors import InvalidParameterError
-from xplain.methods.base import Attribution, GradientMethod
+from xplain.methods.base import GradientMethod
+from xplain.methods.gradient._budget import check_noise, rows_per_chunk
 from xplain.registry import get_method, register_method
 
 VARIANTS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 NOISE_PARAMETERS = {
     "noise_samples": Param(25, Interval(int, 1), doc="noisy copies of the input"),
     "noise_std": Param(
-        0.15, Interval(float, 0, None), doc="noise std as a fraction of the input's range"
+        0.15,
+        Interval(float, 0, None),
+        doc="noise std as a fraction of the input's range",
     ),
     "variant": Param("smoothgrad", Options(VARIANTS), doc="mean, mean of squares, or variance"),
     "noise_batch_size": Param(None, Interval(int, 1), Options((None,)), doc="copies per call"),
@@ -32,7 +36,13 @@ class SmoothGrad(GradientMethod):
     adding noise" (arXiv:1706.03825); ``vargrad`` is the variance of Adebayo et al. (2018).
     The noise std is ``noise_std * (max(x) - min(x))``. Wrapping Integrated Gradients
     gives "Smooth IG" (Smilkov 2017, Sec. 5). All noisy copies go through the wrapped
-    method in one batched call (or ``noise_batch_size`` copies at a time).
+    method in one batched call, or ``noise_batch_size`` copies at a time, or as many as
+    fit in one array of ``xplain.limits``' ``max_memory_bytes`` (the noise, drawn from
+    ``np.random.Generator(seed)``, is the same whatever the blocks). A call planning more
+    model rows than ``max_model_rows`` (``noise_samples`` times the wrapped method's) is
+    refused before any model call. The wrapped method's diagnostics are kept (the worst
+    over the copies) except ``delta`` and ``base_value``: the values are a statistic over
+    noisy inputs, not attributions of one input that add up to a difference.
     """
 
     name: ClassVar[str] = "smoothgrad"
@@ -57,39 +67,78 @@ class SmoothGrad(GradientMethod):
     def __repr__(self) -> str:
         return f"SmoothGrad(base={self.base!r}, noise_samples={self.params['noise_samples']})"
 
-    def attribute(self, view: DifferentiableView, target: int) -> Attribution:
-        values, diagnostics = self.attribute_points(view, view.inputs, target)
-        return Attribution(values[0], diagnostics)
+    def budget_fix(self) -> str:
+        own = self.base.budget_fix()
+        return "lower noise_samples" + (f" (or {own} of {self.base.name})" if own else "")
+
+    def planned_rows(self, view: DifferentiableView, n_points: int) -> int:
+        """The wrapped method's rows for each block of noisy copies."""
+        block = self._block(view.inputs[0], n_points)
+        full, rest = divmod(self.params["noise_samples"], block)
+        last = self.base.planned_rows(view, rest * n_points) if rest else 0
+        return full * self.base.planned_rows(view, block * n_points) + last
+
+    def _block(self, row: torch.Tensor, n_points: int) -> int:
+        """Copies drawn and attributed together: as many as fit in one array within
+        ``xplain.limits``, at most ``noise_batch_size``."""
+        n = self.params["noise_samples"]
+        return min(max(1, rows_per_chunk(row) // n_points), self.params["noise_batch_size"] or n)
 
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        n = self.params["noise_samples"]
         std = self.params["noise_std"] * view.input_range
-        generator = torch.Generator()
-        if self.params["seed"] is None:
-            generator.seed()
-        else:
-            generator.manual_seed(self.params["seed"])
+        check_noise(self.name, "noise_std", self.params["noise_std"], std, points.dtype)
+        rng = np.random.default_rng(self.params["seed"])
         shape = points.shape[1:]
-        # noise for every point: [n, N, *S], sample-major as in Captum's NoiseTunnel
-        noise = torch.randn((n, *points.shape), generator=generator, dtype=points.dtype) * std
-        noisy = (points.unsqueeze(0) + noise).reshape(-1, *shape)
-        chunk = (self.params["noise_batch_size"] or n) * points.shape[0]
-        parts, diagnostics = [], {}
-        for start in range(0, noisy.shape[0], chunk):
-            part, diag = self.base.attribute_points(view, noisy[start : start + chunk], target)
-            parts.append(part)
+        moments, diagnostics = _Moments(self.params["variant"]), {}
+        n, block = self.params["noise_samples"], self._block(points[0], points.shape[0])
+        for start in range(0, n, block):  # numpy draws the same noise whatever the blocks
+            count = min(block, n - start)
+            # noise [count, N, *S], sample-major as in Captum's NoiseTunnel
+            noise = torch.as_tensor(rng.standard_normal((count, *points.shape)))
+            noisy = points.unsqueeze(0) + noise.to(points) * std
+            part, diag = self.base.attribute_points(view, noisy.reshape(-1, *shape), target)
+            moments.add(part.view(count, *points.shape))
             diagnostics = _worst(diagnostics, diag)
-        attr = torch.cat(parts).view(n, *points.shape)
-        variant = self.params["variant"]
-        if variant == "smoothgrad":
-            out = attr.mean(0)
-        elif variant == "smoothgrad_sq":
-            out = (attr**2).mean(0)
-        else:
-            out = attr.var(0, unbiased=False)
-        return out, {**diagnostics, "noise_std_abs": std}
+        # the values are a statistic over noisy inputs: no difference f(x) - f(reference)
+        # they would add up to, nor a reference score of their own
+        for key in ("delta", "base_value"):
+            diagnostics.pop(key, None)
+        return moments.result(), {**diagnostics, "noise_std_abs": std}
+
+
+class _Moments:
+    """Running mean of attributions (or of their squares), or their variance, over the
+    noisy copies, fed ``[c, N, *S]`` copies at a time (Chan, Golub and LeVeque 1979's
+    pairwise update for the variance)."""
+
+    def __init__(self, variant: str) -> None:
+        self.variant = variant
+        self.count = 0
+        self.mean: torch.Tensor | None = None  # [N, *S]
+        self.m2: torch.Tensor | None = None  # [N, *S] sum of squared deviations (vargrad)
+
+    def add(self, copies: torch.Tensor) -> None:
+        values = copies**2 if self.variant == "smoothgrad_sq" else copies
+        count, mean = values.shape[0], values.mean(0)
+        m2 = ((values - mean) ** 2).sum(0) if self.variant == "vargrad" else None
+        if self.mean is None:
+            self.count, self.mean, self.m2 = count, mean, m2
+            return
+        total = self.count + count
+        shift = mean - self.mean
+        self.mean = self.mean + shift * (count / total)
+        if self.m2 is not None and m2 is not None:
+            self.m2 = self.m2 + m2 + shift**2 * (self.count * count / total)
+        self.count = total
+
+    def result(self) -> torch.Tensor:
+        assert self.mean is not None  # noise_samples >= 1
+        if self.variant == "vargrad":
+            assert self.m2 is not None
+            return self.m2 / self.count
+        return self.mean
 
 
 def _worst(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -61,7 +61,9 @@ class Xrai(GradientMethod):
             Satisfies(_positive_numbers, "a non-empty sequence of numbers > 0"),
             doc="Felzenszwalb scales (at 224 x 224)",
         ),
-        "sigma": Param(0.8, Interval(float, 0, None), doc="Felzenszwalb pre-smoothing"),
+        "sigma": Param(
+            0.8, Interval(float, 0, None), doc="Felzenszwalb pre-smoothing"
+        ),
         "min_segment_size": Param(150, Interval(int, 1), doc="Felzenszwalb min_size at 224 x 224"),
         "dilation": Param(
             None, Interval(int, 0), NONE, doc="segment dilation radius (None: 5 px at side 224)"
@@ -73,6 +75,12 @@ class Xrai(GradientMethod):
             1.0, Interval(float, 0, 1, closed="right"), doc="fraction of the image to rank"
         ),
     }
+
+    def budget_fix(self) -> str:
+        return "lower n_steps"
+
+    def planned_rows(self, view: DifferentiableView, n_points: int) -> int:
+        return 2 * self._ig().planned_rows(view, n_points)  # from black and from white
 
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
@@ -96,10 +104,7 @@ class Xrai(GradientMethod):
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[np.ndarray, float]:
         """IG from black and white, averaged, channels merged by max: ``[N, H, W]``."""
-        ig = IntegratedGradients(
-            n_steps=self.params["n_steps"],
-            internal_batch_size=self.params["internal_batch_size"],
-        )
+        ig = self._ig()
         total, gaps = torch.zeros_like(points), []
         for fill in (0.0, 1.0):
             baseline = torch.full_like(view.inputs, fill)
@@ -109,6 +114,12 @@ class Xrai(GradientMethod):
             total += attr / 2
             gaps.append(diagnostics["completeness_gap"])
         return total.max(dim=1).values.double().cpu().numpy(), max(gaps)
+
+    def _ig(self) -> IntegratedGradients:
+        return IntegratedGradients(
+            n_steps=self.params["n_steps"],
+            internal_batch_size=self.params["internal_batch_size"],
+        )
 
     def _regions(self, image: np.ndarray) -> np.ndarray:
         """Candidate regions ``[M, H * W]`` (bool) of ``image`` ``[H, W, C]``, all scales."""
