@@ -36,6 +36,7 @@ from xplain._cli_loading import (
     read_csv,
 )
 from xplain.errors import XplainError
+from xplain.explainer import labelled
 
 DEFAULT_TEXT_METHOD = "integrated_gradients"
 DEFAULT_TABLE_METHOD = "kernel_shap"  # runs on any model (no gradients or trees needed)
@@ -179,14 +180,41 @@ def _parse_params(given: Sequence[str], methods: Sequence[str]) -> dict[str, dic
     return params
 
 
-def _resolve_target(value: str | None, labels: Sequence[str]) -> int | str | None:
-    """--target as a class label when it is one, else as an index when it is an int."""
-    if value is None or value in labels:
-        return value
+def _resolve_target(
+    value: str | None, index: int | None, labels: Sequence[str]
+) -> int | str | None:
+    """The library's target for ``--target`` / ``--target-index`` (Explainer.explain's rule).
+
+    ``--target`` is a class label; a number that no class has as its label is an index; a
+    number that is a valid index and the label of another class is refused (which one?).
+    ``--target-index`` is always an index, passed on as its class's label so that the
+    library does not ask again.
+    """
+    if value is not None and index is not None:
+        raise UserError("Give --target or --target-index, not both.")
+    if index is not None:
+        if labels and not 0 <= index < len(labels):
+            raise UserError(
+                f"--target-index {index} is out of range: the model has {len(labels)} "
+                f"classes, so it must be in 0..{len(labels) - 1}."
+            )
+        return labels[index] if labels else index
+    if value is None:
+        return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        return value  # the library says which labels exist
+        return value  # a label; the library says which labels exist
+    named = labelled(number, labels)
+    if named is None:
+        return number
+    if named == number or not 0 <= number < len(labels):
+        return labels[named]
+    raise UserError(
+        f"--target {value} is ambiguous: the class labelled {labels[named]!r} is index "
+        f"{named}, and index {number} is the class labelled {labels[number]!r}. Say which "
+        f"with --target-index {named} or --target-index {number}."
+    )
 
 
 # -- explaining and reporting ------------------------------------------------------------
@@ -194,11 +222,11 @@ def _explain(
     explainer: Any,
     instance: Any,
     methods: list[str],
-    target: str | None,
+    target: tuple[str | None, int | None],
     params: Mapping[str, Mapping[str, Any]],
 ) -> Any:
-    """One Explanation for one method, a Comparison for several."""
-    resolved = _resolve_target(target, explainer.adapter.labels)
+    """One Explanation for one method, a Comparison for several; ``target``: the options."""
+    resolved = _resolve_target(*target, explainer.adapter.labels)
     if len(methods) > 1:
         return explainer.compare(instance, methods=methods, target=resolved, params=params)
     return explainer.explain(instance, methods[0], resolved, **params.get(methods[0], {}))
@@ -228,7 +256,9 @@ def _summary(result: Any, top: int) -> str:
     first = next(iter(explanations.values()))
     lines = [
         f"Predicted: {first.predicted_label} (p={first.prediction[first.predicted_class]:.3f}); "
-        f"explained class: {first.target_label} (p={first.prediction[first.target]:.3f})"
+        f"explained class: {first.target_label} ({first.prediction_text()})"
+        if first.prediction_is_probability
+        else f"Explained output: {first.target_label} ({first.prediction_text()})"
     ]
     width = max(len(name) for name in explanations)
     for name, explanation in explanations.items():
@@ -272,8 +302,16 @@ def _common(command: Any) -> Any:
         click.option(
             "--target",
             metavar="CLASS",
-            help="Class to explain: a label (e.g. positive) or an index. Default: the "
-            "predicted class.",
+            help="Class to explain: a label (e.g. positive), or an index when no class has "
+            "that number as its label. A number that is a label of one class and the index "
+            "of another is refused: say which with --target-index. Default: the predicted "
+            "class.",
+        ),
+        click.option(
+            "--target-index",
+            type=int,
+            metavar="INDEX",
+            help="Class to explain by its index (0 = first class), whatever the labels.",
         ),
         click.option(
             "--param",
@@ -359,6 +397,7 @@ def text(
     trust_model: bool,
     methods: str | None,
     target: str | None,
+    target_index: int | None,
     params: tuple[str, ...],
     out: Path,
     metrics: bool,
@@ -387,7 +426,7 @@ def text(
             model, tokenizer = load_text_model(folder, trust_model=trust_model)
         explainer = xplain.Explainer(model, tokenizer=tokenizer)
         with bar.step(f"explaining ({', '.join(names)})"):
-            result = _explain(explainer, text, names, target, method_params)
+            result = _explain(explainer, text, names, (target, target_index), method_params)
         options = {"metrics": metrics, "quiet": quiet, "top": top}
         _finish(result, out, f"xplain: {text[:80]}", options, bar)
 
@@ -444,6 +483,7 @@ def table(
     seed: int,
     methods: str | None,
     target: str | None,
+    target_index: int | None,
     params: tuple[str, ...],
     out: Path,
     metrics: bool,
@@ -495,7 +535,8 @@ def table(
                 seed=seed,
             )
         with bar.step(f"explaining ({', '.join(names)})"):
-            result = _explain(explainer, data.iloc[row], names, target, method_params)
+            row_data = data.iloc[row]
+            result = _explain(explainer, row_data, names, (target, target_index), method_params)
         title = f"xplain: {data_file.name}, row {row}"
         if label is not None:
             title += f" ({label} = {frame[label].iloc[row]})"

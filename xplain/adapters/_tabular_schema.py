@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import math
 import numbers
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from xplain._validation import did_you_mean
 from xplain.errors import InvalidInputError, InvalidParameterError
 
 MAX_LISTED = 20  # categories listed in an error message
+_ONCE = "pass each column once, under its name in the training data"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,26 @@ def _sorted_values(series: pd.Series) -> tuple[Any, ...]:
     with contextlib.suppress(TypeError):  # mixed types keep first-seen order
         values = sorted(values)
     return tuple(v.item() if isinstance(v, np.generic) else v for v in values)
+
+
+def check_unique_names(
+    labels: Sequence[Any], what: str, error: type[Exception], fix: str | None = None
+) -> None:
+    """Refuse column labels that are equal once written as text (``0`` and ``"0"``, repeats).
+
+    xplain names a column ``str(label)`` (features, dict rows, reports); two columns with one
+    name would silently read the same value.
+    """
+    counts = Counter(str(label) for label in labels)
+    repeated = [label for label in labels if counts[str(label)] > 1]
+    if repeated:
+        shown = ", ".join(f"{label!r} ({type(label).__name__})" for label in repeated)
+        fix = fix or f"rename them, e.g. df.rename(columns={{{repeated[0]!r}: 'new_name'}})"
+        raise error(
+            f"The {what} has column names that are not unique once written as text: {shown}. "
+            f"xplain tells columns apart by str(name), so two of them would read the same "
+            f"value; {fix}."
+        )
 
 
 def _listing(values: Sequence[Any]) -> str:
@@ -135,6 +157,7 @@ class TabularSchema:
     # -- matrices and frames -------------------------------------------------------------
     def to_matrix(self, frame: pd.DataFrame, what: str = "data") -> np.ndarray:
         """A DataFrame with the training columns -> matrix ``[n, d]`` (checked)."""
+        check_unique_names(list(frame.columns), what, InvalidInputError)
         missing = [c.name for c in self.columns if c.label not in frame.columns]
         if missing:
             raise InvalidInputError(
@@ -216,8 +239,10 @@ class TabularSchema:
                     f"A tabular explainer explains one row at a time; the DataFrame has "
                     f"{len(instance)} rows. Pass df.iloc[i] (use explain_batch for many rows)."
                 )
+            check_unique_names(list(instance.columns), "instance", InvalidInputError, _ONCE)
             instance = instance.iloc[0]
         if isinstance(instance, pd.Series | Mapping):
+            check_unique_names(list(instance.keys()), "instance", InvalidInputError, _ONCE)
             return self._from_mapping(dict(instance.items()))
         if isinstance(instance, np.ndarray | list | tuple):
             array = np.asarray(instance, dtype=object)
@@ -297,9 +322,7 @@ def _as_frame(data: Any, feature_names: Sequence[str] | None) -> pd.DataFrame:
                 "The 'feature_names' parameter of TabularAdapter is for array data; the "
                 f"DataFrame already names its columns ({', '.join(map(str, data.columns))})."
             )
-        if data.columns.duplicated().any():
-            dup = data.columns[data.columns.duplicated()][0]
-            raise InvalidParameterError(f"The data has the column {dup!r} more than once.")
+        check_unique_names(list(data.columns), "data", InvalidParameterError)
         frame = data.reset_index(drop=True)
     else:
         array = np.asarray(data)
@@ -315,6 +338,9 @@ def _as_frame(data: Any, feature_names: Sequence[str] | None) -> pd.DataFrame:
                 f"The 'feature_names' parameter of TabularAdapter has {len(names)} names for "
                 f"{array.shape[1]} columns."
             )
+        check_unique_names(
+            names, "'feature_names' parameter", InvalidParameterError, "give distinct names"
+        )
         frame = pd.DataFrame(array, columns=names).infer_objects()
     if len(frame) == 0 or frame.shape[1] == 0:
         raise InvalidParameterError(

@@ -54,6 +54,9 @@ class DifferentiableView:
     aggregate: Callable[[torch.Tensor], np.ndarray]  # [*S] -> [d]
     scores: torch.Tensor | None = None  # [C] forward(inputs)[0] when already known
     background: torch.Tensor | None = None  # [K, *S] reference inputs (DeepSHAP, GradientSHAP)
+    # [K] weights of the background rows, summing to 1 (None: equal); SHAP methods explain
+    # f(x) - sum_k w_k f(background_k)
+    background_weights: np.ndarray | None = None
     module: torch.nn.Module | None = None  # the network inside forward, for hook-based methods
 
     def to_features(self, values: torch.Tensor) -> np.ndarray:
@@ -192,6 +195,12 @@ class Adapter(ABC):
     def outputs(self) -> tuple[str, ...]:
         """Scores the methods may explain (``Explainer(output=...)``); the first is default."""
         return ("logits", "probability", "log_probability")
+
+    @property
+    def single_output(self) -> bool:
+        """Whether the model returns one score per instance, shown as two classes whose
+        class 1 is that score (see :mod:`xplain.models.outputs`)."""
+        return False
 
     @abstractmethod
     def predict(self, encoded: Encoded) -> np.ndarray:

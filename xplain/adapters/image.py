@@ -45,7 +45,12 @@ from xplain._validation import (
 )
 from xplain.adapters._segmentation import SEGMENTATIONS, segment
 from xplain.adapters.base import Adapter, DifferentiableView, Encoded, InterpretableView
-from xplain.errors import InvalidInputError, InvalidParameterError, XplainError
+from xplain.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    MethodNotApplicableError,
+    XplainError,
+)
 from xplain.models.base import explained_scores
 from xplain.models.torch import TorchClassifier
 
@@ -141,6 +146,14 @@ class ImageAdapter(Adapter):
         return self.model.module
 
     @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.model.reader.outputs
+
+    @property
+    def single_output(self) -> bool:
+        return self.model.reader.single_output
+
+    @property
     def n_model_evals(self) -> int:
         return self.model.n_evals
 
@@ -179,12 +192,16 @@ class ImageAdapter(Adapter):
             ) from exc
         self._n_classes = logits.shape[1]
         encoded.data["logits"] = logits[0].detach()
+        if self.model.reader.note:  # the model returns probabilities, or one score
+            encoded.notes["model_output"] = self.model.reader.note
         return torch.softmax(logits[0].double(), dim=-1).cpu().numpy()
 
     def _logits(self, pixels: torch.Tensor) -> torch.Tensor:
         """Model scores ``[N, C]`` of a pixel batch ``[N, C, H, W]`` in [0, 1]."""
         preprocess = self.params["preprocess"]
-        return self.model.logits(preprocess(pixels) if preprocess is not None else pixels)
+        pixels = _standard_layout(pixels)
+        inputs = _preprocessed(preprocess, pixels) if preprocess is not None else pixels
+        return self.model.logits(_standard_layout(inputs))
 
     def _baseline(self, pixels: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
         """The reference image ``[1, C, H, W]`` of ``pixels`` ``[H, W, C]``."""
@@ -272,6 +289,57 @@ class ImageAdapter(Adapter):
         )
 
 
+_NOT_TORCH = (
+    "The preprocess given to ImageAdapter {how}, so a gradient method cannot differentiate "
+    "the model's score with respect to the pixels. Write preprocess with torch operations "
+    "on the tensor it receives (e.g. (x - mean) / std, torch.nn.functional.interpolate), or "
+    "use a perturbation method (lime, kernel_shap, occlusion), which do not need gradients."
+)
+
+
+def _preprocessed(preprocess: Any, pixels: torch.Tensor) -> Any:
+    """``preprocess(pixels)``, refusing a preprocess that cuts the gradient's path."""
+    tracked = pixels.requires_grad and torch.is_grad_enabled()
+    try:
+        inputs = preprocess(pixels)
+    except RuntimeError as exc:  # e.g. x.numpy() on a tensor that requires grad
+        if tracked and "requires grad" in str(exc):
+            how = f"failed on pixels that require gradients ({exc})"
+            raise MethodNotApplicableError(_NOT_TORCH.format(how=how)) from exc
+        raise
+    if (
+        tracked
+        and isinstance(inputs, torch.Tensor)
+        and inputs is not pixels
+        and inputs.grad_fn is None
+    ):
+        how = (
+            "returned a tensor not connected to its input (no grad_fn: it went through "
+            "numpy, .detach() or torch.tensor)"
+        )
+        raise MethodNotApplicableError(_NOT_TORCH.format(how=how))
+    return inputs
+
+
+def _standard_layout(tensor: Any) -> Any:
+    """``tensor`` with row-major strides; copied only when its strides differ.
+
+    Baselines broadcast from numpy, ``expand``-ed path points and ``torch.where`` masks can
+    have zero or permuted strides. On a 1-channel image such a tensor still counts as
+    contiguous (strides of size-1 dimensions are ignored), so ``.contiguous()`` keeps it,
+    conv2d then returns channels-last activations and a model's ``.view(n, -1)`` fails.
+    """
+    if not isinstance(tensor, torch.Tensor):
+        return tensor  # a preprocess returning something else: the model wrapper says so
+    standard, step = [], 1
+    for size in reversed(tensor.shape):
+        standard.append(step)
+        step *= max(size, 1)
+    if tuple(reversed(standard)) == tensor.stride():
+        return tensor
+    return tensor.clone(memory_format=torch.contiguous_format)
+
+
 def _float_dtype(module: torch.nn.Module) -> torch.dtype:
     """The floating dtype of the model's parameters (float32 when it has none)."""
     for tensor in (*module.parameters(), *module.buffers()):
@@ -284,8 +352,8 @@ def to_pixels(instance: Any) -> np.ndarray:
     """An image as float64 ``[H, W, C]`` in [0, 1] (C in 1, 3, 4); raises InvalidInputError.
 
     Accepts torch tensors ``[C, H, W]`` / ``[1, C, H, W]`` / ``[H, W]``, numpy arrays
-    ``[H, W, C]`` / ``[1, H, W, C]`` / ``[H, W]`` and PIL images; integers are read as
-    0..255, floats must lie in [0, 1].
+    ``[H, W, C]`` / ``[1, H, W, C]`` / ``[H, W]`` and PIL images (see :func:`_pil_pixels`
+    for each mode); integers are read as 0..255, floats must lie in [0, 1].
     """
     if isinstance(instance, torch.Tensor):
         array = instance.detach().cpu().numpy()
@@ -293,9 +361,7 @@ def to_pixels(instance: Any) -> np.ndarray:
     elif isinstance(instance, np.ndarray):
         array = _channels_last(instance, "array", channels_first=False)
     elif type(instance).__module__.startswith("PIL."):
-        mode = getattr(instance, "mode", "")
-        array = np.asarray(instance if mode in ("L", "RGB", "RGBA") else instance.convert("RGB"))
-        array = _channels_last(array, "array", channels_first=False)
+        array = _channels_last(_pil_pixels(instance), "array", channels_first=False)
     else:
         raise InvalidInputError(
             "An image explainer expects one image: a torch.Tensor [C, H, W], a numpy array "
@@ -304,9 +370,73 @@ def to_pixels(instance: Any) -> np.ndarray:
     return _unit_range(array)
 
 
+# PIL modes read through a conversion Pillow makes without loss for a model: one band ->
+# grey, colour spaces -> RGB, any alpha kept (grey + alpha as RGBA), padding dropped.
+_PIL_AS = {
+    "1": "L",
+    "L": "L",
+    "LA": "RGBA",
+    "PA": "RGBA",
+    "RGB": "RGB",
+    "RGBA": "RGBA",
+    "RGBa": "RGBA",
+    "RGBX": "RGB",
+    "CMYK": "RGB",
+    "YCbCr": "RGB",
+    "LAB": "RGB",
+    "HSV": "RGB",
+}
+_PIL_16_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _pil_pixels(image: Any) -> np.ndarray:
+    """A PIL image's pixels as an ``[H, W]`` / ``[H, W, C]`` array that ``_unit_range`` reads.
+
+    8-bit modes give uint8 (0..255), palettes their colours (RGBA when the palette has a
+    transparent entry), 16-bit grey (``I;16*``) floats ``value / 65535`` and ``F`` its
+    floats, which must already lie in [0, 1]. Mode ``I`` (32-bit ints, white level
+    unknown) and the rest are refused.
+    """
+    mode = image.mode
+    if mode in _PIL_16_BIT:
+        return np.asarray(image).astype(np.float64) / 65535.0
+    if mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        finite = array[np.isfinite(array)]
+        if finite.size and (finite.min() < 0 or finite.max() > 1):
+            raise InvalidInputError(
+                f"A PIL image of mode 'F' must hold floats in [0, 1]. Got values in "
+                f"[{finite.min():.4g}, {finite.max():.4g}]. Scale it first, e.g. "
+                "np.asarray(image) / image.getextrema()[1], and give the model's "
+                "normalisation as preprocess=..."
+            )
+        return array
+    if mode == "P":
+        return np.asarray(image.convert("RGBA" if "transparency" in image.info else "RGB"))
+    if mode in _PIL_AS:
+        return np.asarray(image if image.mode == _PIL_AS[mode] else image.convert(_PIL_AS[mode]))
+    if mode == "I":
+        low, high = image.getextrema()
+        raise InvalidInputError(
+            f"A PIL image of mode 'I' holds 32-bit integers (here {low}..{high}) whose white "
+            "level xplain cannot know. Pass the pixels scaled to [0, 1] yourself, e.g. "
+            "np.asarray(image) / 65535 for 16-bit data."
+        )
+    raise InvalidInputError(
+        f"PIL image mode {mode!r} is not supported. Supported modes: "
+        f"{', '.join([*_PIL_AS, 'P', *_PIL_16_BIT, 'F'])}; convert it first, e.g. "
+        "image.convert('RGB')."
+    )
+
+
 def _channels_last(array: np.ndarray, kind: str, channels_first: bool) -> np.ndarray:
     """``array`` as ``[H, W, C]``, with errors naming the shape received and the expected."""
     shape = tuple(array.shape)
+    if array.size == 0:  # numpy's min/max of an empty array raise a bare ValueError later
+        raise InvalidInputError(
+            f"The image {kind} has no pixels (shape {list(shape)}); pass an image of at least "
+            "1 x 1 pixels."
+        )
     expected = "[C, H, W] or [1, C, H, W]" if channels_first else "[H, W, C] or [1, H, W, C]"
     if array.ndim == 4:
         if shape[0] != 1:

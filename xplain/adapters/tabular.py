@@ -17,8 +17,9 @@ Views:
   (:mod:`xplain.adapters._tabular_model_space`, checked at setup against the whole
   Pipeline). LIME gets the neighbourhood ``lime_tabular`` draws.
 * differentiable (torch models): the encoded row, the weighted mean encoded background
-  row as baseline, the encoded background rows, and attributions of a one-hot group
-  summed to its column.
+  row as baseline, the encoded background rows with their weights (DeepSHAP and
+  GradientSHAP explain ``f(x) - E_w f(b)``, as the perturbation view), and attributions
+  of a one-hot group summed to its column.
 * tree (tree ensembles, possibly after a Pipeline's preprocessing): the row and the
   background in the model's own columns, for shap's TreeExplainer.
 """
@@ -26,7 +27,7 @@ Views:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cached_property, partial
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +44,7 @@ from xplain._validation import (
     Param,
     validate_params,
 )
+from xplain.adapters._once import built_once, shared_property
 from xplain.adapters._tabular_background import METHODS, summarise
 from xplain.adapters._tabular_encoder import TabularEncoder
 from xplain.adapters._tabular_hybrids import HybridScorer
@@ -65,7 +67,7 @@ from xplain.errors import (
     MethodNotApplicableError,
     XplainError,
 )
-from xplain.models.base import OUTPUTS, explained_scores
+from xplain.models.base import explained_scores
 from xplain.models.callable import CallableModel, TabularModel
 from xplain.models.sklearn import SklearnModel
 from xplain.models.torch import TorchClassifier
@@ -177,7 +179,11 @@ class TabularAdapter(Adapter):
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return OUTPUTS if self.torch is not None else self.model.outputs
+        return self.torch.reader.outputs if self.torch is not None else self.model.outputs
+
+    @property
+    def single_output(self) -> bool:
+        return self.torch is not None and self.torch.reader.single_output
 
     def torch_module(self) -> torch.nn.Module | None:
         return self.torch.module if self.torch is not None else None
@@ -203,6 +209,10 @@ class TabularAdapter(Adapter):
             features=self.features,
             instance=self.schema.as_dict(row),
             data={"row": row},
+            # what the torch model returns, when it is not plain logits (learnt at bind)
+            notes={"model_output": self.torch.reader.note}
+            if self.torch is not None and self.torch.reader.note
+            else {},
             special=np.zeros(len(row), dtype=bool),
         )
 
@@ -238,25 +248,27 @@ class TabularAdapter(Adapter):
         return self.background.weights @ self._background_scores(output)
 
     def _background_scores(self, output: str) -> np.ndarray:
-        """Scores ``[K, C]`` of the background rows (cached per output)."""
-        if output not in self._background_cache:
+        """Scores ``[K, C]`` of the background rows (cached per output: setup, built once
+        and charged to no explanation)."""
+
+        def build() -> np.ndarray:
             space = self._model_space
-            self._background_cache[output] = (
-                self.scores(self.background.rows, output)
-                if space is None
-                else self._inputs_scores(space.background, output)
-            )
-        return self._background_cache[output]
+            if space is None:
+                return self.scores(self.background.rows, output)
+            return self._inputs_scores(space.background, output)
+
+        return built_once(self, self._background_cache, output, build)
 
     def _game_scorer(self, output: str) -> Callable[[np.ndarray], np.ndarray]:
         """Scores of the views' hybrids (model inputs) for ``output``: one object per
         output, shared by the views, so a method can score many views' hybrids at once."""
         if output not in self._scorers:
             scores = self.scores if self._model_space is None else self._inputs_scores
-            self._scorers[output] = partial(scores, output=output)
+            # setdefault: two threads asking first must still share one object
+            self._scorers.setdefault(output, partial(scores, output=output))
         return self._scorers[output]
 
-    @cached_property
+    @shared_property
     def _model_space(self) -> ModelSpace | None:
         """The Pipeline's column-wise preprocessing, if it has one: hybrids are then
         assembled in the final estimator's columns (see ``_tabular_model_space``)."""
@@ -309,7 +321,7 @@ class TabularAdapter(Adapter):
         representation, rows, distances = self._lime.sample(row, n, rng)
         return Neighbourhood(representation, self.scores(rows, output), distances)
 
-    @cached_property
+    @shared_property
     def _lime(self) -> LimeSampler:
         return LimeSampler(
             self.data,
@@ -339,11 +351,12 @@ class TabularAdapter(Adapter):
                 attr.detach().double().cpu().numpy().reshape(-1)
             ),
             background=background,
+            background_weights=self.background.weights,
             module=model.module,
         )
 
     # -- tree view -----------------------------------------------------------------------
-    @cached_property
+    @shared_property
     def _tree_parts(self) -> TreeParts | str:
         return tree_parts(self.model, self.schema, self.data, self.background.rows)
 
@@ -388,7 +401,7 @@ class TabularAdapter(Adapter):
             for i in range(len(rows))
         ]
 
-    @cached_property
+    @shared_property
     def _tree_background(self) -> np.ndarray:
         """The background rows in the tree model's own columns ``[K, m]`` (computed once)."""
         return self.model.transform(self.schema.to_frame(self.background.rows))
@@ -478,7 +491,7 @@ def _wrap(model: Any, labels: Any) -> TabularModel:
     """The model wrapper for ``model``: scikit-learn-like, or any f(DataFrame)."""
     if isinstance(model, TabularModel):
         return model
-    if callable(getattr(model, "predict", None)):
+    if any(callable(getattr(model, name, None)) for name in ("predict", "predict_proba")):
         return SklearnModel(model, labels)
     if callable(model):
         return CallableModel(model, labels=labels)

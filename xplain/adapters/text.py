@@ -54,6 +54,14 @@ class TextAdapter(Adapter):
         return self.model.model
 
     @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.model.reader.outputs
+
+    @property
+    def single_output(self) -> bool:
+        return self.model.reader.single_output
+
+    @property
     def n_model_evals(self) -> int:
         return self.model.n_evals
 
@@ -81,6 +89,7 @@ class TextAdapter(Adapter):
         offsets = enc.pop("offset_mapping", None)
         extras = {k: v for k, v in enc.items() if k != "input_ids"}
         tokens = self.tokenizer.convert_ids_to_tokens(ids[0].tolist())
+        self._require_content(instance, ids[0].numpy(), special, tokens)
         notes: dict[str, Any] = {}
         full_length = len(self.tokenizer(instance, verbose=False)["input_ids"])
         if full_length > ids.shape[1]:
@@ -99,6 +108,27 @@ class TextAdapter(Adapter):
             notes=notes,
             special=special,
         )
+
+    def _require_content(
+        self, text: str, ids: np.ndarray, special: np.ndarray, tokens: list[str]
+    ) -> None:
+        """Refuse a text that tokenises to special tokens only, as the empty text is.
+
+        Zero-width, control and lone combining characters are dropped by tokenizers; a
+        special token typed in the text ("[SEP]") is no content either; an unknown word is.
+        """
+        # an unknown word ([UNK]) is content: the text had a word the vocabulary lacks
+        unknown = getattr(self.tokenizer, "unk_token_id", None)
+        markers = set(getattr(self.tokenizer, "all_special_ids", [])) - {unknown}
+        reserved = np.isin(ids, sorted(markers))
+        if (special | reserved).all():
+            shown = repr(text[:40]) + ("..." if len(text) > 40 else "")
+            raise InvalidInputError(
+                f"The text to explain ({len(text)} characters: {shown}) has no token but the "
+                f"special ones after tokenisation ({' '.join(tokens)}): the tokenizer drops "
+                "zero-width, control and combining characters. Pass a text with at least one "
+                "word."
+            )
 
     def _words(
         self,
@@ -142,6 +172,8 @@ class TextAdapter(Adapter):
     def predict(self, encoded: Encoded) -> np.ndarray:
         logits = self.model.logits_from_ids(encoded.data["input_ids"], encoded.data["extras"])
         encoded.data["logits"] = logits[0].detach()
+        if self.model.reader.note:  # the model returns probabilities, or one score
+            encoded.notes["model_output"] = self.model.reader.note
         return torch.softmax(logits[0].double(), dim=-1).cpu().numpy()
 
     # -- gradient view -------------------------------------------------------------------

@@ -37,7 +37,10 @@ def exponential_kernel(distances: np.ndarray, width: float) -> np.ndarray:
     ``lime.lime_tabular`` / ``lime.lime_text`` (so ``width`` means what it means there).
     """
     distances = np.asarray(distances, dtype=np.float64)
-    return np.sqrt(np.exp(-(distances**2) / width**2))
+    # (D / width)^2, not D^2 / width^2: width^2 under- or overflows for extreme widths
+    # (0 / 0 = NaN weights at the instance, or an OverflowError)
+    with np.errstate(over="ignore", under="ignore"):
+        return np.sqrt(np.exp(-((distances / width) ** 2)))
 
 
 def cosine_distance_to_full(masks: np.ndarray) -> np.ndarray:

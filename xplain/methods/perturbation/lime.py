@@ -9,9 +9,16 @@ import numpy as np
 
 from xplain._validation import NONE, SEED, Interval, Options, Param
 from xplain.adapters.base import InterpretableView
+from xplain.errors import InvalidParameterError, MethodNotApplicableError
+from xplain.limits import check_memory, check_rows
 from xplain.methods.base import Attribution, PerturbationMethod
 from xplain.methods.perturbation._kernels import cosine_distance_to_full, exponential_kernel
-from xplain.methods.perturbation._sampling import evaluate_target, lime_masks, unique_rows
+from xplain.methods.perturbation._sampling import (
+    check_budget,
+    evaluate_target,
+    lime_masks,
+    unique_rows,
+)
 from xplain.methods.perturbation._surrogate import SELECTIONS, ridge_surrogate
 from xplain.registry import register_method
 
@@ -45,6 +52,9 @@ class Lime(PerturbationMethod):
     Diagnostics: ``score`` (weighted R^2 of the surrogate), ``intercept``,
     ``local_prediction`` (surrogate at the instance) vs ``prediction`` (model), and the
     ``kernel_width`` used.
+
+    A ``num_samples`` whose model rows or ``[n, d]`` arrays exceed ``xplain.limits`` is
+    refused (ResourceLimitError) before any sample is scored.
     """
 
     name: ClassVar[str] = "lime"
@@ -70,6 +80,12 @@ class Lime(PerturbationMethod):
         rng = np.random.default_rng(self.params["seed"])
         n = self.params["num_samples"]
         width = self.params["kernel_width"]
+        # refused up front: the model rows and the [n, d] masks and float64 design matrix
+        if view.sample_neighbourhood is not None:  # one model row per sample
+            check_rows("lime", n, "lower num_samples")
+        else:  # the distinct masks (at most 2^d - 1) go through the model
+            check_budget("lime", view, int(min(n - 1, 2.0**d - 1)), "lower num_samples")
+        check_memory("lime", n * d * 9, "lower num_samples")
         if view.sample_neighbourhood is not None:
             hood = view.sample_neighbourhood(n, rng)
             data = np.asarray(hood.representation, dtype=np.float64)  # [n, d]
@@ -87,6 +103,7 @@ class Lime(PerturbationMethod):
             distances = cosine_distance_to_full(masks) * MASK_DISTANCE_SCALE
             width = width or MASK_KERNEL_WIDTH
         weights = exponential_kernel(distances, width)  # [n]
+        _require_variation(data, weights, distances, width)
         fit = ridge_surrogate(
             data, y, weights, self.params["num_features"], self.params["feature_selection"]
         )
@@ -100,3 +117,33 @@ class Lime(PerturbationMethod):
                 "kernel_width": float(width),
             },
         )
+
+
+def _require_variation(
+    data: np.ndarray, weights: np.ndarray, distances: np.ndarray, width: float
+) -> None:
+    """Refuse a neighbourhood ``[n, d]`` whose weighted samples do not vary at all.
+
+    Its local fit would be undetermined and come out as all-zero coefficients, which reads
+    as "no feature matters". Causes: a kernel so narrow that only the instance keeps a
+    weight, or samples that all share the instance's representation (tabular data without
+    variation: one row, or identical rows).
+    """
+    mean = weights @ data / weights.sum()  # [d]
+    if (weights @ (data - mean) ** 2).max() > 1e-12:
+        return
+    if np.ptp(data, axis=0).max() > 0:
+        nearest = float(distances[distances > 0].min())  # a differing sample is not at 0
+        raise InvalidParameterError(
+            f"lime's kernel_width={width:.3g} is too narrow: every sample that differs from "
+            f"the instance gets a weight of 0 (the nearest is at distance {nearest:.3g}), so "
+            "the local fit sees no variation and every coefficient would be 0. Pass a "
+            "kernel_width of the order of these distances, or None for lime's default."
+        )
+    raise MethodNotApplicableError(
+        f"lime cannot fit its local surrogate here: all {data.shape[0]} samples of the "
+        "neighbourhood have the instance's own representation (the same bins and "
+        "categories), so every coefficient would be 0. For a table this means the data "
+        "given to the explainer has no variation (e.g. one row, or identical rows): pass "
+        "varied training rows as data=, or use kernel_shap or occlusion."
+    )
