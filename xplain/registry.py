@@ -59,6 +59,12 @@ def _load_plugins() -> None:
 def get_method(name: str) -> type[Method]:
     """The method class registered as ``name``."""
     _load_plugins()
+    if isinstance(name, str) and not name.strip():
+        # method=None means "the default"; an empty name is a mistake, never the default
+        raise UnknownMethodError(
+            f"The method name is empty ({name!r}). Name one of: {', '.join(sorted(_REGISTRY))}; "
+            "or pass method=None for the explainer's default method."
+        )
     if not isinstance(name, str) or name not in _REGISTRY:
         hint = did_you_mean(name, _REGISTRY) if isinstance(name, str) else ""
         raise UnknownMethodError(

@@ -55,7 +55,7 @@ def test_top_k_jaccard_and_sign_agreement_by_hand():
     assert top_k_jaccard(x, y, 2) == 0.0
     assert top_k_jaccard(x, y, 3) == pytest.approx(1 / 5)  # {0,1,2} vs {2,3,4}
     assert top_k_jaccard(x, -x, 2) == 1.0
-    assert top_k_jaccard(x, y, 99) == 1.0  # k capped at d
+    assert np.isnan(top_k_jaccard(x, y, 99))  # k >= d: every feature is in both sets
     # non-zero somewhere at 0, 1, 3; same sign only at 0 (0 vs 2 disagrees)
     assert sign_agreement(np.array([1.0, -1, 0, 2]), np.array([1.0, 1, 0, 0])) == pytest.approx(
         1 / 3

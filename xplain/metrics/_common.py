@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xplain._identity import instance_fingerprint
 from xplain.adapters.base import Encoded, InterpretableView
 from xplain.errors import InvalidInputError, InvalidParameterError, MethodNotApplicableError
 from xplain.explanation import Explanation
 from xplain.methods.base import Method
 from xplain.methods.build import build_method
+from xplain.methods.perturbation._sampling import check_budget
 
 if TYPE_CHECKING:
     from xplain.explainer import Explainer
 
 DEFAULT_BATCH_SIZE = 256  # masks per model call
+CHUNK_BYTES = 2**26  # masks (and their random keys) built at once: 64 MiB
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,64 @@ class MaskedScores:
             ]
         return out
 
+    def plan(self, owner: str, n_masks: int, fix: str) -> None:
+        """Refuse ``n_masks`` masks beyond ``xplain.limits`` before any of them is scored."""
+        check_budget(owner, self.view, n_masks, fix)
+
     def order(self) -> np.ndarray:
         """Feature indices by decreasing attribution (ties keep feature order) ``[d]``."""
         return np.argsort(-self.values, kind="stable")
 
 
+def checked_values(explanation: Explanation, role: str = "The explanation") -> np.ndarray:
+    """The explanation's values ``[d]`` as float64, refused unless one finite value per
+    feature (a NaN would make every metric NaN, or worse, a confident score)."""
+    values = np.asarray(explanation.values, dtype=np.float64)
+    if values.shape != (explanation.n_features,):
+        raise InvalidInputError(
+            f"{role} ({explanation.method!r}) has {values.size} values of shape "
+            f"{list(values.shape)} for {explanation.n_features} features; an explanation needs "
+            "exactly one value per feature. Use the Explanation that Explainer.explain returned."
+        )
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise InvalidInputError(
+            f"{role} ({explanation.method!r}) has {int(bad.sum())} non-finite values (NaN or "
+            f"inf; first at feature {explanation.features[int(np.argmax(bad))]!r}); metrics "
+            "are undefined for them. Re-explain the instance (check the model's outputs are "
+            "finite) or replace those values before evaluating."
+        )
+    return values
+
+
+def chunks(n: int, bytes_per_row: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of consecutive chunks of ``n`` rows, about ``CHUNK_BYTES`` each."""
+    step = max(1, CHUNK_BYTES // max(bytes_per_row, 1))
+    for start in range(0, n, step):
+        yield start, min(n, start + step)
+
+
 def encode_again(explainer: Explainer, explanation: Explanation) -> Encoded:
-    """Encode the explained instance again and check it gives the explanation's features."""
+    """Encode the explained instance again and check the explanation belongs to it.
+
+    Refuses an explanation whose values are not one finite number per feature, one of
+    another model than the explainer's (``model_id``), one whose instance differs from the
+    one it explained (``instance_id``), and one whose features differ from those the
+    adapter gives the instance. Explanations built by hand (no ids) are checked on their
+    features only.
+    """
+    checked_values(explanation)
     if explanation.instance is None:
         raise InvalidParameterError(
             "The explanation does not carry its instance (explanation.instance is None), "
             "so it cannot be evaluated; use one returned by Explainer.explain or compare."
+        )
+    if explanation.model_id is not None and explanation.model_id != explainer.model_id:
+        raise InvalidInputError(
+            f"The {explanation.method!r} explanation was made with another model (model_id "
+            f"{explanation.model_id}) than this explainer's (model_id {explainer.model_id}); "
+            "a metric would score this explainer's model on it. Evaluate an explanation with "
+            "the explainer that produced it (or re-explain the instance with this explainer)."
         )
     encoded = explainer.adapter.encode(explanation.instance)
     if list(encoded.features) != list(explanation.features):
@@ -77,6 +128,15 @@ def encode_again(explainer: Explainer, explanation: Explanation) -> Encoded:
             f"encodes its instance into {len(encoded.features)} different ones; evaluate an "
             "explanation with the explainer (and adapter settings) that produced it."
         )
+    if explanation.instance_id is not None:
+        found = instance_fingerprint(encoded.instance)
+        if found != explanation.instance_id:
+            raise InvalidInputError(
+                f"The {explanation.method!r} explanation's instance is not the one it explained "
+                f"(instance_id {explanation.instance_id}, but its instance encodes to {found}); "
+                "its values belong to another input. Re-explain the instance you want to "
+                "evaluate."
+            )
     return encoded
 
 
@@ -96,7 +156,9 @@ def masked_scores(
             "The explained instance has no features that can be removed (only special "
             "ones), so removal metrics are undefined for it."
         )
-    values = np.asarray(explanation.values, dtype=np.float64)[view.active]
+    # the view's own map (image segments sum their pixels' values; text and tabular views
+    # keep their active features)
+    values = view.from_features(np.asarray(explanation.values, dtype=np.float64))
     return MaskedScores(view, values, explanation.target, batch_size or DEFAULT_BATCH_SIZE)
 
 
@@ -110,10 +172,3 @@ def rebuild_method(explanation: Explanation) -> tuple[str, dict[str, Any], Metho
     if explanation.method != "smoothgrad":
         params.pop("base", None)
     return explanation.method, params, build_method(explanation.method, params)
-
-
-def relative_gap(total: float, expected: float) -> float:
-    """``|total - expected| / |expected|`` (inf when expected is 0 and total is not)."""
-    if expected == 0:
-        return 0.0 if total == 0 else float("inf")
-    return abs(total - expected) / abs(expected)

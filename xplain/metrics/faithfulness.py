@@ -8,6 +8,10 @@ neural networks; ``Explainer(output="probability")`` matches the papers, which u
 probabilities). Special features ([CLS], [SEP]) are never removed and are left out.
 Features are ranked by signed attribution, largest first: the features that most
 support the target are removed (or inserted) first; ties keep feature order.
+
+Budgets (``n_subsets``, ``n_perturbations``, steps, fractions) whose model rows exceed
+``xplain.limits`` are refused with ResourceLimitError before they are scored; their masks
+are drawn and scored in chunks of bounded memory (the same draws as all at once).
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ import pandas as pd
 from xplain._validation import BOOLEAN, NONE, SEED, Interval, Param, Satisfies, validate_params
 from xplain.errors import InvalidParameterError
 from xplain.explanation import Explanation
-from xplain.metrics._common import MaskedScores, masked_scores, relative_gap
+from xplain.limits import check_rows
+from xplain.methods._completeness import values_gap
+from xplain.metrics._common import (
+    MaskedScores,
+    chunks,
+    encode_again,
+    masked_scores,
+)
 
 if TYPE_CHECKING:
     from xplain.explainer import Explainer
@@ -122,10 +133,13 @@ def _curve(m: MaskedScores, n_steps: int | None, deletion: bool) -> pd.Series:
         counts = np.arange(d + 1)
     else:
         counts = np.round(np.linspace(0, d, n_steps + 1)).astype(int)
+    m.plan("deletion_auc" if deletion else "insertion_auc", len(counts), "pass a smaller n_steps")
     rank = np.empty(d, dtype=int)
     rank[m.order()] = np.arange(d)  # rank[i]: position of feature i in the ordering
-    moved = rank[None, :] < counts[:, None]  # [steps, d] the first `count` features moved
-    scores = m.score(~moved if deletion else moved)
+    scores = np.empty(len(counts))
+    for start, stop in chunks(len(counts), d):
+        moved = rank[None, :] < counts[start:stop, None]  # [c, d] the first `count` moved
+        scores[start:stop] = m.score(~moved if deletion else moved)
     name = "fraction_removed" if deletion else "fraction_present"
     return pd.Series(scores, index=pd.Index(counts / max(d, 1), name=name), name="score")
 
@@ -201,7 +215,9 @@ def _eraser(
     batch_size: int | None,
 ) -> pd.Series:
     p = validate_params(name, _FRACTIONS, {"fractions": fractions, "batch_size": batch_size})
+    check_rows(name, len(p["fractions"]), "give fewer fractions")
     m = masked_scores(explainer, explanation, p["batch_size"])
+    m.plan(name, len(p["fractions"]), "give fewer fractions")
     fracs = np.asarray(p["fractions"], dtype=np.float64)
     sizes = np.minimum(np.ceil(fracs * m.d - 1e-9).astype(int), m.d)  # [k]
     sizes = np.maximum(sizes, 1)
@@ -241,6 +257,8 @@ def faithfulness_correlation(
             "batch_size": batch_size,
         },
     )
+    n = p["n_subsets"]
+    check_rows("faithfulness_correlation", n, "lower n_subsets")  # before any model call
     m = masked_scores(explainer, explanation, p["batch_size"])
     d = m.d
     size = p["subset_size"] or max(1, d // 4)
@@ -251,11 +269,15 @@ def faithfulness_correlation(
         )
     if d < 2:
         return math.nan
+    m.plan("faithfulness_correlation", n, "lower n_subsets")
     rng = np.random.default_rng(p["seed"])
-    ranks = np.argsort(rng.random((p["n_subsets"], d)), axis=1).argsort(axis=1)
-    removed = ranks < size  # [n, d] a uniformly random subset of `size` features per row
-    drops = m.full - m.score(~removed)
-    return _pearson(removed @ m.values, drops)
+    attributed, drops = np.empty(n), np.empty(n)
+    for start, stop in chunks(n, 3 * 8 * d):  # the same draws as all rows at once
+        ranks = np.argsort(rng.random((stop - start, d)), axis=1).argsort(axis=1)
+        removed = ranks < size  # [c, d] a uniformly random subset of `size` features per row
+        attributed[start:stop] = removed @ m.values
+        drops[start:stop] = m.full - m.score(~removed)
+    return _pearson(attributed, drops)
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -300,11 +322,16 @@ def infidelity(
             "batch_size": batch_size,
         },
     )
+    n = p["n_perturbations"]
+    check_rows("infidelity", n, "lower n_perturbations")  # before any model call
     m = masked_scores(explainer, explanation, p["batch_size"])
+    m.plan("infidelity", n, "lower n_perturbations")
     rng = np.random.default_rng(p["seed"])
-    removed = rng.random((p["n_perturbations"], m.d)) < p["p_remove"]  # [n, d]
-    predicted = removed @ m.values  # [n] I . a
-    drops = m.full - m.score(~removed)  # [n] f(x) - f(x - I)
+    predicted, drops = np.empty(n), np.empty(n)
+    for start, stop in chunks(n, 8 * m.d):  # the same draws as all rows at once
+        removed = rng.random((stop - start, m.d)) < p["p_remove"]  # [c, d]
+        predicted[start:stop] = removed @ m.values  # I . a
+        drops[start:stop] = m.full - m.score(~removed)  # f(x) - f(x - I)
     beta = 1.0
     if p["scaled"]:
         energy = float(predicted @ predicted)
@@ -314,19 +341,24 @@ def infidelity(
 
 # -- completeness ---------------------------------------------------------------------------
 def completeness_gap(explainer: Explainer, explanation: Explanation) -> float:
-    """``|sum(values) - (f(x) - f(reference))| / |f(x) - f(reference)|``; lower is better.
+    """``|sum(values) - delta| / |delta|``, ``delta = f(x) - f(reference)``; lower is better.
 
-    The completeness (Sundararajan et al. 2017) or efficiency (Shapley values) axiom. A
-    method that reports ``completeness_gap`` in its diagnostics (Integrated Gradients,
-    DeepLIFT, DeepSHAP, GradientSHAP: reference = its baseline) is taken at its word;
-    one that reports an ``efficiency_gap`` (KernelSHAP, exact Shapley values: reference =
-    every feature removed) is measured on the interpretable view. NaN for methods that
-    do not claim the property (saliency, LIME, occlusion...).
+    The completeness (Sundararajan et al. 2017) or efficiency (Shapley values) axiom, for
+    the values shown (after the adapter's aggregation), with the near-zero rule of
+    :mod:`xplain.methods._completeness`. ``delta`` is the one the method reports
+    (Integrated Gradients, DeepLIFT: reference = its baseline; the SHAP methods: the
+    weighted background); a method that reports only ``completeness_gap`` is taken at
+    its word; one that reports only an ``efficiency_gap`` is measured on the
+    interpretable view (reference = every feature removed). NaN for methods that do not
+    claim the property (saliency, LIME, occlusion...).
     """
+    encode_again(explainer, explanation)  # refuse another model's or instance's explanation
     diagnostics = explanation.diagnostics
+    if "delta" in diagnostics and "base_value" in diagnostics:
+        return values_gap(explanation.values, diagnostics["delta"], diagnostics["base_value"])
     if "completeness_gap" in diagnostics:
         return float(diagnostics["completeness_gap"])
     if "efficiency_gap" not in diagnostics:
         return math.nan
     m = masked_scores(explainer, explanation)
-    return relative_gap(float(m.values.sum()), m.full - m.empty)
+    return values_gap(m.values, m.full - m.empty, m.empty)

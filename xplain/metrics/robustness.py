@@ -12,6 +12,7 @@ from xplain._validation import SEED, Interval, Param, validate_params
 from xplain.adapters.base import InterpretableView
 from xplain.errors import MethodNotApplicableError
 from xplain.explanation import Explanation
+from xplain.limits import check_memory, check_rows
 from xplain.methods.base import GradientMethod
 from xplain.metrics._common import encode_again, rebuild_method
 
@@ -51,13 +52,16 @@ def max_sensitivity(
       explanations are compared on the other features.
 
     Methods that sample (SmoothGrad, LIME, KernelSHAP...) are re-run with their own seed,
-    so the change measured is the model's, not the sampler's.
+    so the change measured is the model's, not the sampler's. Each re-explanation is
+    costed as the original's ``n_model_evals``; beyond ``xplain.limits`` the call is
+    refused (ResourceLimitError) before any model call.
     """
     p = validate_params(
         "max_sensitivity", _SENSITIVITY, {"n_samples": n_samples, "radius": radius, "seed": seed}
     )
     _, _, algorithm = rebuild_method(explanation)
     encoded = encode_again(explainer, explanation)
+    cost = max(1, explanation.n_model_evals)  # model rows of one explanation
     adapter = explainer.adapter
     active = ~explanation._special_flags()
     original = np.asarray(explanation.values, dtype=np.float64)[active]  # [d]
@@ -68,6 +72,10 @@ def max_sensitivity(
             generator.seed()
         else:
             generator.manual_seed(p["seed"])
+        # each point is explained again at the original's cost; the points are held at once
+        check_rows("max_sensitivity", p["n_samples"] * cost, "lower n_samples")
+        point_bytes = view.inputs[0].numel() * view.inputs.element_size()
+        check_memory("max_sensitivity", 2 * p["n_samples"] * point_bytes, "lower n_samples")
         shape = (p["n_samples"], *view.inputs.shape[1:])
         unit = torch.rand(shape, generator=generator, dtype=view.inputs.dtype) * 2 - 1
         points = view.inputs + unit * (p["radius"] * view.input_range)  # [n, *S]
@@ -88,9 +96,10 @@ def max_sensitivity(
                 "view; this adapter's view samples its own neighbourhood, which a hidden "
                 "feature would change."
             )
-        base = np.asarray(explanation.values, dtype=np.float64)[view.active]  # [d]
+        base = view.from_features(np.asarray(explanation.values, dtype=np.float64))  # [d]
         rng = np.random.default_rng(p["seed"])
         n_hidden = min(p["n_samples"], view.n_features)
+        check_rows("max_sensitivity", n_hidden * cost, "lower n_samples")
         hidden = rng.choice(view.n_features, size=n_hidden, replace=False)
         perturbed = np.empty((len(hidden), view.n_features))
         compared = np.ones_like(perturbed, dtype=bool)

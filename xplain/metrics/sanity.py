@@ -13,7 +13,8 @@ import torch
 from xplain._validation import NONE, SEED, InstanceOf, Param, validate_params
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.explanation import Explanation
-from xplain.metrics._common import rebuild_method
+from xplain.limits import check_rows
+from xplain.metrics._common import encode_again, rebuild_method
 from xplain.metrics.agreement import rank_correlation
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ def model_parameter_randomisation(
     parameters, grouped into blocks (``encoder.layer.3``: the numbered block; otherwise
     the parent module, e.g. ``bert.embeddings``), in reverse order of definition. A
     tensor's random weights are drawn from a normal with that tensor's own mean and std,
-    so activations keep their scale while the learned structure is destroyed.
+    so activations keep their scale while the learned structure is destroyed. One
+    re-explanation per layer group, each costed as the original's ``n_model_evals``: beyond
+    ``xplain.limits`` the call is refused before the model is copied.
     """
     p = validate_params(
         "model_parameter_randomisation", _RANDOMISATION, {"layers": layers, "seed": seed}
@@ -61,6 +64,10 @@ def model_parameter_randomisation(
             "model_parameter_randomisation randomises the layers of a torch model; this "
             f"explainer's model is a {type(explainer.model).__name__}."
         )
+    encode_again(explainer, explanation)  # refuse another model's or instance's explanation
+    # one explanation per layer group, each at the original's cost: refused before the copy
+    rows = len(layer_groups(explainer.model, p["layers"])) * max(1, explanation.n_model_evals)
+    check_rows("model_parameter_randomisation", rows, "randomise fewer layers (layers=[...])")
     clone = copy.deepcopy(explainer)
     groups = layer_groups(clone.model, p["layers"])
     method, params, _ = rebuild_method(explanation)

@@ -13,6 +13,7 @@ from itertools import combinations
 import numpy as np
 
 from xplain.adapters.base import InterpretableView
+from xplain.limits import check_memory, check_rows
 from xplain.methods.perturbation._kernels import shapley_coalition_weight, shapley_size_mass
 
 MASK_ENTRIES_PER_CALL = 32768  # default batch: about this many mask entries per model call
@@ -22,6 +23,23 @@ MAX_DRAW_ROUNDS = 64  # rounds of fresh draws when duplicates leave budget unspe
 def default_batch_size(d: int) -> int:
     """Rows per model call when the user gives none: 1024 for d <= 32, fewer for long inputs."""
     return int(np.clip(MASK_ENTRIES_PER_CALL // max(d, 1), 32, 1024))
+
+
+def rows_per_mask(view: InterpretableView) -> int:
+    """Model rows one mask may cost: a view whose game is a mean over ``K`` background
+    rows scores up to ``K`` hybrids per mask (fewer when they repeat), others one."""
+    return 1 if view.baseline_games is None else len(view.baseline_games.weights)
+
+
+def check_budget(
+    owner: str, view: InterpretableView, n_masks: int, fix: str, floats_per_mask: int = 0
+) -> None:
+    """Refuse, before any model call, ``n_masks`` masks of ``view`` whose model rows (up to
+    ``rows_per_mask`` each) exceed ``xplain.limits``, or whose arrays held at once (the
+    masks, and ``floats_per_mask`` float64 values per mask, e.g. a surrogate's design
+    matrix) exceed its memory ceiling. ``fix`` names the parameter to lower."""
+    check_rows(owner, n_masks * rows_per_mask(view), fix)
+    check_memory(owner, n_masks * (view.n_features + 8 * floats_per_mask), fix)
 
 
 def evaluate_target(
@@ -127,13 +145,23 @@ def lime_masks(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     return np.vstack([np.ones((1, d), dtype=bool), random_coalitions(d - removed, d, rng)])
 
 
-def occlusion_windows(d: int, window: int, stride: int) -> np.ndarray:
-    """Occluded features of each sliding window ``[n_windows, d]`` (True = hidden).
+def window_starts(d: int, window: int, stride: int) -> np.ndarray:
+    """First feature of each sliding window ``[n_windows]``.
 
     As Captum's ``Occlusion`` along one dimension: windows start at 0, stride, 2 stride,
     ... and the last one, possibly cut short, reaches the end, so every feature is covered.
     """
-    starts = np.arange(0, math.ceil((d - window) / stride) * stride + 1, stride)
+    return np.arange(0, math.ceil((d - window) / stride) * stride + 1, stride)
+
+
+def occlusion_windows(d: int, window: int, stride: int) -> np.ndarray:
+    """Occluded features of each sliding window ``[n_windows, d]`` (True = hidden), placed
+    as :func:`window_starts` places them."""
+    return windows_at(d, window, window_starts(d, window, stride))
+
+
+def windows_at(d: int, window: int, starts: np.ndarray) -> np.ndarray:
+    """Occluded features ``[n, d]`` of the windows of ``window`` features at ``starts`` ``[n]``."""
     positions = np.arange(d)
     return (positions >= starts[:, None]) & (positions < starts[:, None] + window)
 

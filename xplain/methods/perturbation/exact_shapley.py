@@ -11,9 +11,11 @@ import numpy as np
 from xplain._validation import NONE, Interval, Param
 from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
+from xplain.methods._completeness import efficiency
 from xplain.methods.base import Attribution, PerturbationMethod
 from xplain.methods.perturbation._sampling import (
     all_coalitions,
+    check_budget,
     evaluate_target,
     without_null_players,
 )
@@ -35,9 +37,12 @@ class ExactShapley(PerturbationMethod):
     Null players flagged by the view (e.g. a column equal in the row and every background
     row) get 0 and are left out of the game. Refuses inputs with more than ``max_features``
     features (default 16, i.e. 65,534
-    model evaluations); use ``kernel_shap`` for those.
+    model evaluations); use ``kernel_shap`` for those. Coalitions whose model rows (times
+    the background rows of a tabular game) exceed ``xplain.limits`` are refused up front.
 
-    Diagnostics: ``efficiency_gap`` = ``|sum(phi) - (f(x) - f(empty))|`` (rounding only).
+    Diagnostics: ``efficiency_gap`` = ``|sum(phi) - delta|`` (rounding only), ``delta`` =
+    ``f(x) - base_value``, ``base_value`` = ``f(empty)`` (over a background: its weighted
+    mean score, the base value of every SHAP-family method).
     """
 
     name: ClassVar[str] = "exact_shapley"
@@ -53,8 +58,7 @@ class ExactShapley(PerturbationMethod):
         game, players = without_null_players(view)  # null players: exactly 0
         phi = np.zeros(view.n_features)
         phi[players] = self._shapley(game, target)
-        total = float(view.scores[target] - view.base_scores[target])
-        return Attribution(phi, {"efficiency_gap": float(abs(phi.sum() - total))})
+        return Attribution(phi, efficiency(phi, view.scores[target], view.base_scores[target]))
 
     def _shapley(self, view: InterpretableView, target: int) -> np.ndarray:
         d = view.n_features
@@ -66,6 +70,9 @@ class ExactShapley(PerturbationMethod):
                 f"{limit}. Use method='kernel_shap' (a sampled estimate with standard "
                 f"errors), or raise max_features up to 24 if you can afford it."
             )
+        # 2^d - 2 coalitions to score; held at once: their masks and values [2^d, d + 8]
+        fix = f"use method='kernel_shap' for {d} features"
+        check_budget("exact_shapley", view, 2**d - 2, fix, floats_per_mask=1)
         masks = all_coalitions(d)  # [2^d, d], row k holds the bits of k
         v = np.empty(2**d)  # v[k] = score of coalition k
         v[0], v[-1] = view.base_scores[target], view.scores[target]

@@ -10,6 +10,8 @@ import numpy as np
 from xplain._validation import BOOLEAN, NONE, SEED, Interval, Param
 from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
+from xplain.limits import check_memory, check_rows
+from xplain.methods._completeness import efficiency
 from xplain.methods.base import Attribution, PerturbationMethod
 from xplain.methods.perturbation._baseline_games import (
     GamePlan,
@@ -18,11 +20,16 @@ from xplain.methods.perturbation._baseline_games import (
     plan_games,
 )
 from xplain.methods.perturbation._sampling import (
+    check_budget,
     evaluate_target,
     shapley_design,
     without_null_players,
 )
-from xplain.methods.perturbation._surrogate import shapley_regression
+from xplain.methods.perturbation._surrogate import (
+    MAX_INTERACTION_PLAYERS,
+    interaction_parameters,
+    shapley_regression,
+)
 from xplain.registry import register_method
 
 DEFAULT_RANDOM_EVALS = 2048  # on top of the 2 d singletons and leave-one-outs
@@ -88,13 +95,18 @@ class KernelShap(PerturbationMethod):
     standard errors cover somewhat less often (90-93% of checks at the nominal 95% on the
     sentence, vs 97% for order 1), so it is off by default.
 
+    A ``max_evals`` whose model rows (times the background rows of a tabular mean game) or
+    regression arrays exceed ``xplain.limits`` is refused (ResourceLimitError) up front.
+
     Diagnostics: ``std_err`` per feature, the standard error of the estimate from the
     sandwich covariance of the regression over the sampled pairs, within each size
     stratum with its finite-population correction, the enumerated coalitions held fixed
     (Covert and Lee 2021, Sec. 4), residuals corrected for their leverage (HC3); ``converged`` when
     ``max(std_err) <= 0.01 * max|phi|``; ``n_coalitions`` evaluated (over baseline games:
     model rows, game by game; ``games`` and ``exact_games`` count them); ``exact``;
-    ``efficiency_gap`` = ``|sum(phi) - (f(x) - f(empty))|``; ``null_players``, the number of
+    ``efficiency_gap`` = ``|sum(phi) - delta|``, ``delta`` = ``f(x) - base_value``,
+    ``base_value`` = ``f(empty)`` (over a background: its weighted mean score, the base
+    value of every SHAP-family method); ``null_players``, the number of
     features the view proved inert (value exactly 0, left out of the game, so a budget of
     ``2^d' - 2`` for the ``d'`` others already gives the exact answer).
     """
@@ -181,8 +193,8 @@ class KernelShap(PerturbationMethod):
         phi, std_err, n, exact = self._estimate(game, target)
         values, errors = np.zeros(view.n_features), np.zeros(view.n_features)
         values[players], errors[players] = phi, std_err  # null players: exactly 0
-        total = float(view.scores[target] - view.base_scores[target])
-        diagnostics = _diagnostics(view, values, errors, n, exact, total)
+        diagnostics = _diagnostics(view, values, errors, n, exact)
+        diagnostics.update(efficiency(values, view.scores[target], view.base_scores[target]))
         diagnostics["null_players"] = int(view.n_features - players.shape[0])
         return Attribution(values, diagnostics)
 
@@ -196,6 +208,11 @@ class KernelShap(PerturbationMethod):
         if d < 2:
             return np.full(d, total), np.zeros(d), 0, True
         budget = self._budget(d)
+        order = self.params["order"]
+        # the regression's float64 design: the masks, or the interaction basis (a few copies)
+        width = d if order == 1 or d > MAX_INTERACTION_PLAYERS else interaction_parameters(d, order)
+        coalitions = int(min(budget, 2.0**d - 2))
+        check_budget("kernel_shap", view, coalitions, "lower max_evals", floats_per_mask=3 * width)
         rng = np.random.default_rng(self.params["seed"])
         design = shapley_design(d, budget, self.params["paired"], rng)
         # [u] model scores of the distinct coalitions, relative to the empty one
@@ -210,6 +227,11 @@ class KernelShap(PerturbationMethod):
         k = len(games.weights)
         least = int(least_rows(np.array([p.shape[0] for p in games.players])).sum())
         rows = self._budget(_players(view), k, least) * k
+        # a game of m players has 2^m - 2 coalitions to score, one model row each
+        sizes = [p.shape[0] for p in games.players]
+        planned = int(min(rows, sum(2.0 ** min(m, 62) - 2 for m in sizes if m >= 2)))
+        check_rows("kernel_shap", planned, "lower max_evals")
+        check_memory("kernel_shap", planned * (view.n_features + 8), "lower max_evals")
         rng = np.random.default_rng(self.params["seed"])
         return plan_games(games, view.n_features, rows, self.params["paired"], rng)
 
@@ -227,9 +249,9 @@ class KernelShap(PerturbationMethod):
             full = float(view.scores[target])
             order = self.params["order"]
             phi, std_err, exact = combine_games(games, plan, y, full, target, order)
-            total = full - float(view.base_scores[target])
             k = len(games.weights)
-            diagnostics = _diagnostics(view, phi, std_err, n, exact == k, total)
+            diagnostics = _diagnostics(view, phi, std_err, n, exact == k)
+            diagnostics.update(efficiency(phi, full, view.base_scores[target]))
             diagnostics["null_players"] = view.n_features - _players(view)
             diagnostics["games"], diagnostics["exact_games"] = k, int(exact)
             out.append(Attribution(phi, diagnostics))
@@ -285,7 +307,6 @@ def _diagnostics(
     std_err: np.ndarray,
     n_coalitions: int,
     exact: bool,
-    total: float,
 ) -> dict[str, Any]:
     scale = float(np.abs(phi).max(initial=0.0))
     return {
@@ -293,5 +314,4 @@ def _diagnostics(
         "converged": bool(std_err.max(initial=0.0) <= CONVERGENCE_RATIO * scale),
         "n_coalitions": int(n_coalitions),
         "exact": bool(exact),
-        "efficiency_gap": float(abs(phi.sum() - total)),
     }

@@ -10,8 +10,16 @@ from xplain._validation import NONE, Interval, Param
 from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
 from xplain.methods.base import Attribution, PerturbationMethod
-from xplain.methods.perturbation._sampling import evaluate_target, occlusion_windows
+from xplain.methods.perturbation._sampling import (
+    check_budget,
+    default_batch_size,
+    evaluate_target,
+    window_starts,
+    windows_at,
+)
 from xplain.registry import register_method
+
+MASK_BYTES = 2**26  # window masks held at once (64 MiB)
 
 
 @register_method
@@ -25,7 +33,9 @@ class Occlusion(PerturbationMethod):
     ``f(x) - f(x without the window)`` is credited to every feature it covers, and a
     feature's value is the mean over the windows covering it, as Captum's ``Occlusion``
     does. A window longer than the input is shortened to the input (noted in the
-    diagnostics). All windows go through the model in batches of ``batch_size`` masks.
+    diagnostics). All windows go through the model in batches of ``batch_size`` masks,
+    their masks built chunk by chunk; more windows than ``xplain.limits.max_model_rows``
+    are refused (ResourceLimitError) before any is scored.
     """
 
     name: ClassVar[str] = "occlusion"
@@ -50,12 +60,20 @@ class Occlusion(PerturbationMethod):
         if d == 0:
             return Attribution(np.zeros(0), {"n_windows": 0})
         window = min(self.params["window"], d)
-        hidden = occlusion_windows(d, window, self.params["stride"])  # [w, d] True = hidden
-        scores = evaluate_target(view, ~hidden, target, self.params["batch_size"])  # [w]
-        drops = float(view.scores[target]) - scores  # [w]
-        # mean over the windows covering each feature: [d]
-        values = (hidden * drops[:, None]).sum(0) / hidden.sum(0)
-        diagnostics: dict[str, Any] = {"n_windows": int(hidden.shape[0])}
+        starts = window_starts(d, window, self.params["stride"])  # [w]
+        check_budget("occlusion", view, starts.shape[0], "raise stride")
+        # windows in chunks, so that a long input never holds its [w, d] masks at once
+        step = self.params["batch_size"] or view.batch_size or default_batch_size(d)
+        step = max(1, min(step, MASK_BYTES // d))
+        totals, counts = np.zeros(d), np.zeros(d)
+        for first in range(0, starts.shape[0], step):
+            hidden = windows_at(d, window, starts[first : first + step])  # [c, d]
+            scores = evaluate_target(view, ~hidden, target, self.params["batch_size"])  # [c]
+            drops = float(view.scores[target]) - scores  # [c]
+            totals += (hidden * drops[:, None]).sum(0)
+            counts += hidden.sum(0)
+        values = totals / counts  # mean over the windows covering each feature: [d]
+        diagnostics: dict[str, Any] = {"n_windows": int(starts.shape[0])}
         if window < self.params["window"]:
             diagnostics["window_shortened"] = (
                 f"window={self.params['window']} is longer than the {d} features; used {d}"

@@ -11,6 +11,7 @@ import numpy as np
 from xplain._validation import NONE, Options, Param
 from xplain.adapters.base import TreeView
 from xplain.errors import InvalidParameterError, MethodNotApplicableError, MissingDependencyError
+from xplain.methods._completeness import efficiency
 from xplain.methods.base import Attribution, Method
 from xplain.registry import register_method
 
@@ -56,10 +57,11 @@ class TreeShap(Method):
     ``attribute_batch`` stacks the rows of views that share model and background (as
     ``Adapter.view_batch`` builds them) and explains them in one shap call per group.
 
-    Diagnostics: ``efficiency_gap`` = ``|sum(phi) - (f(x) - base_value)|`` with ``f(x)``
-    from the model itself (so it also checks that shap read the model right), and
-    ``base_value`` the weighted mean score of the background (interventional) or
-    shap's expected value over the training cover (path-dependent).
+    Diagnostics: ``efficiency_gap`` = ``|sum(phi) - delta|``, ``delta`` = ``f(x) -
+    base_value``, with ``f(x)`` from the model itself (so it also checks that shap read the
+    model right), and ``base_value`` the weighted mean score of the background
+    (interventional), as for every SHAP-family method, or shap's expected value over the
+    training cover (path-dependent).
     """
 
     name: ClassVar[str] = "tree_shap"
@@ -127,9 +129,9 @@ def _attribution(
     else:
         base = None
     if base is not None and view.scores is not None:
-        total = float(view.scores[column_class]) - base
-        diagnostics["efficiency_gap"] = float(abs(phi[:, column].sum() - total))
-        diagnostics["base_value"] = float(view.scores[target] - sign * total)
+        total = float(view.scores[column_class]) - base  # in shap's column
+        score = float(view.scores[target])
+        diagnostics.update(efficiency(values, score, score - sign * total))
     return Attribution(values, diagnostics)
 
 
