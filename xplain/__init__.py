@@ -19,9 +19,11 @@ from xplain.errors import (
     MissingDependencyError,
     ModelOutputError,
     ResourceLimitError,
+    UndefinedMeasureWarning,
     UnknownMethodError,
     UntrustedCodeError,
     XplainError,
+    XplainWarning,
 )
 from xplain.explainer import Explainer
 from xplain.explanation import Explanation
@@ -44,9 +46,11 @@ __all__ = [
     "ModelOutputError",
     "PerturbationMethod",
     "ResourceLimitError",
+    "UndefinedMeasureWarning",
     "UnknownMethodError",
     "UntrustedCodeError",
     "XplainError",
+    "XplainWarning",
     "adapters",
     "available_methods",
     "explain",

@@ -115,7 +115,7 @@ class Comparison:
     def __repr__(self) -> str:
         return (
             f"Comparison(methods={self.methods}, target={self.target_label!r}, "
-            f"p={self.prediction[self.target]:.3f}, n_features={len(self.features)})"
+            f"{self._first.prediction_text()}, n_features={len(self.features)})"
         )
 
     # -- agreement -----------------------------------------------------------------------

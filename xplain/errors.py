@@ -46,3 +46,11 @@ class UntrustedCodeError(XplainError, PermissionError):
 
 class MissingDependencyError(XplainError, ImportError):
     """An optional dependency is not installed; the message gives the ``pip install`` line."""
+
+
+class XplainWarning(UserWarning):
+    """Base class of the warnings xplain issues (results to read with care)."""
+
+
+class UndefinedMeasureWarning(XplainWarning):
+    """A measure is undefined for these explanations (e.g. all zero) and was set to NaN."""

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xplain._identity import instance_fingerprint, model_fingerprint
 from xplain._validation import Options, Param, validate_params
 from xplain.adapters.base import Adapter, Encoded
-from xplain.errors import InvalidParameterError, InvalidTargetError, MethodNotApplicableError
+from xplain.errors import (
+    InvalidParameterError,
+    InvalidTargetError,
+    MethodNotApplicableError,
+    ModelOutputError,
+)
 from xplain.explanation import Explanation
+from xplain.methods._completeness import shown_completeness
 from xplain.methods.base import Method
 from xplain.methods.build import build_method
+from xplain.models.base import EvalCounter, evaluated_in_this_thread
 from xplain.registry import get_method, method_names
 
 if TYPE_CHECKING:
@@ -51,6 +60,36 @@ class Explainer:
     ``"probability"`` for scikit-learn classifiers, and ``"log_probability"``,
     ``"log_odds"`` or ``"raw"`` where they apply. Further keyword arguments configure the
     adapter (e.g. ``aggregation="l2"``, ``merge_subwords=True``).
+
+    A torch model's own output is the default (what Captum explains with ``target=c``):
+    ``"probability"`` for a model ending in ``nn.Softmax`` or ``nn.Sigmoid`` (or whose
+    outputs are rows of non-negative values summing to 1, found at its first call and
+    noted in ``Explanation.diagnostics["model_output"]``), ``"log_probability"`` for
+    ``nn.LogSoftmax``; such outputs are never normalised again. A model with one output
+    ``z`` is a binary classifier with logits ``[0, z]``: ``target=None`` explains ``z``
+    (class 1) whatever its sign; with output ``"logits"``, ``target=0`` is refused, as
+    class 0 has no score of its own (explain class 0 with ``output="probability"``).
+    See :mod:`xplain.models.outputs`.
+
+    The model's mode is the user's: a torch model is evaluated in eval mode (dropout off,
+    batch norm on its running statistics) during each of its forward passes, and every
+    submodule gets its own mode back afterwards, also on error. The explanations are thus
+    the same whether the model was left in ``train()`` or ``eval()`` mode.
+
+    Threads: ``explain``, ``compare`` and ``explain_batch`` may be called concurrently,
+    on one Explainer or on several sharing one model, and give exactly the serial results.
+    Hooks a method installs on the model (DeepLIFT's rescale rule, guided ReLUs,
+    Grad-CAM's recorder) act only on the forward passes of the thread that installed
+    them; the eval-mode switch is counted per model under one lock (the first forward in
+    saves the modes, the last out restores them); an adapter's lazily built caches are
+    built once, under the adapter's lock. Do not switch the model's mode, or change its
+    weights, while explanations run. ``n_model_evals`` counts the rows the call's own
+    thread evaluated (a custom adapter whose model does not count through
+    :class:`~xplain.models.base.EvalCounter` is charged its ``n_model_evals`` running
+    total, which counts every thread), and leaves out one-time setup shared by all calls
+    (a tabular background's scores, a Pipeline's preprocessing check): an explanation's
+    count does not depend on what ran before it. ``adapter.n_model_evals`` is the
+    running total of every row the model evaluated.
     """
 
     _parameters = {
@@ -84,13 +123,27 @@ class Explainer:
                 f"The 'output' parameter of Explainer must be one of "
                 f"{', '.join(map(repr, allowed))} for this model. Got {output!r}."
             )
-        self.output = output or allowed[0]
+        self._output = output  # None: the adapter's default (see the output property)
+        self._model_id: str | None = None
 
     def __repr__(self) -> str:
         return (
             f"Explainer(model={type(self.model).__name__}, "
             f"adapter={type(self.adapter).__name__}, output={self.output!r})"
         )
+
+    @property
+    def model_id(self) -> str:
+        """Fingerprint of the model (computed on first use; see ``Explanation.model_id``)."""
+        if self._model_id is None:
+            self._model_id = model_fingerprint(self.model)
+        return self._model_id
+
+    @property
+    def output(self) -> str:
+        """The score explained: the one asked for, else the adapter's default, which is
+        the model's own output once the model has answered (see ``Explainer``)."""
+        return self._output or self.adapter.outputs[0]
 
     @property
     def modality(self) -> str:
@@ -107,8 +160,22 @@ class Explainer:
         target: int | str | None = None,
         **params: Any,
     ) -> Explanation:
-        """Explain ``instance`` with ``method`` for class ``target`` (None = predicted)."""
-        method = method or self._default_method()
+        """Explain ``instance`` with ``method`` for class ``target`` (None = predicted).
+
+        ``target`` is None (the predicted class), an int (a class index, 0..C-1) or a str
+        (a class label, matched exactly, else ignoring case). When the labels are integers
+        themselves (e.g. scikit-learn ``classes_ = [1, 2]``), an int that is a valid index
+        and also the label of another class is refused as ambiguous: pass the label as a
+        string (``target="2"``). The CLI's ``--target`` follows the same rule.
+
+        Methods whose values should add up to ``delta`` = f(x) - f(reference) report it
+        with ``base_value`` = f(reference) and their own ``completeness_gap`` in
+        ``diagnostics``; the Explanation adds ``completeness_gap_shown``, the gap of the
+        values it shows after the adapter aggregated them per feature, and a
+        ``completeness_note`` when that aggregation does not add up (an L2 norm, a mean,
+        the largest channel). See :mod:`xplain.methods._completeness`.
+        """
+        method = self._default_method() if method is None else method
         algorithm = self._build(method, params)
         return self._attribute(self._prepare(instance, target), method, algorithm)
 
@@ -153,7 +220,7 @@ class Explainer:
         """
         from tqdm.auto import tqdm
 
-        method = method or self._default_method()
+        method = self._default_method() if method is None else method
         algorithm = self._build(method, params)
         items = self.adapter.split_batch(instances)
         if not (algorithm.batched() and items):
@@ -172,14 +239,19 @@ class Explainer:
         """Encode all items, predict them in one call, attribute them in one method call."""
         adapter, n = self.adapter, len(items)
         encoded = [adapter.encode(item) for item in items]
-        start_evals, start_time = adapter.n_model_evals, time.perf_counter()
-        predictions = np.asarray(adapter.predict_batch(encoded), dtype=np.float64)  # [n, C]
+        start_evals, start_time = self._evals_so_far(), time.perf_counter()
+        with _while("predicting the instances"):
+            predictions = np.asarray(adapter.predict_batch(encoded), dtype=np.float64)  # [n, C]
         labels = self._labels(predictions.shape[1])
-        targets = [resolve_target(target, p, labels) for p in predictions]
-        views = adapter.view_batch(algorithm.view, encoded, self.output)
-        results = algorithm.attribute_batch(views, targets)
-        values = [view.to_features(r.values) for view, r in zip(views, results, strict=True)]
-        total = adapter.n_model_evals - start_evals
+        targets = [self._target(target, p, labels) for p in predictions]
+        with _while(f"{method} evaluated the model"):
+            views = adapter.view_batch(algorithm.view, encoded, self.output)
+            results = algorithm.attribute_batch(views, targets)
+        values = [
+            _finite(view.to_features(r.values), algorithm)
+            for view, r in zip(views, results, strict=True)
+        ]
+        total = self._evals_so_far() - start_evals
         evals = [total // n + (i < total % n) for i in range(n)]
         seconds = (time.perf_counter() - start_time) / n
         return [
@@ -188,7 +260,7 @@ class Explainer:
                 method,
                 algorithm,
                 values[i],
-                results[i].diagnostics,
+                shown_completeness(results[i].values, values[i], results[i].diagnostics),
             )
             for i in range(n)
         ]
@@ -197,34 +269,37 @@ class Explainer:
     def _prepare(self, instance: Any, target: int | str | None) -> _Prepared:
         """Encode ``instance``, predict it once and resolve ``target`` (shared by methods)."""
         encoded = self.adapter.encode(instance)
-        start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
-        probabilities = np.asarray(self.adapter.predict(encoded), dtype=np.float64)
+        start_evals, start_time = self._evals_so_far(), time.perf_counter()
+        with _while("predicting the instance"):
+            probabilities = np.asarray(self.adapter.predict(encoded), dtype=np.float64)
         labels = self._labels(len(probabilities))
-        index = resolve_target(target, probabilities, labels)
+        index = self._target(target, probabilities, labels)
         return _Prepared(
             encoded,
             probabilities,
             labels,
             index,
-            self.adapter.n_model_evals - start_evals,
+            self._evals_so_far() - start_evals,
             time.perf_counter() - start_time,
         )
 
     def _attribute(self, prepared: _Prepared, method: str, algorithm: Method) -> Explanation:
         """Run ``algorithm`` on a prepared instance; the prediction's cost is included."""
-        start_evals, start_time = self.adapter.n_model_evals, time.perf_counter()
-        view = self.adapter.view(algorithm.view, prepared.encoded, self.output)
-        result = algorithm.attribute(view, prepared.target)
-        values = view.to_features(result.values)
+        start_evals, start_time = self._evals_so_far(), time.perf_counter()
+        with _while(f"{method} evaluated the model"):
+            view = self.adapter.view(algorithm.view, prepared.encoded, self.output)
+            result = algorithm.attribute(view, prepared.target)
+        values = _finite(view.to_features(result.values), algorithm)
         spent = _Prepared(
             prepared.encoded,
             prepared.probabilities,
             prepared.labels,
             prepared.target,
-            prepared.n_model_evals + self.adapter.n_model_evals - start_evals,
+            prepared.n_model_evals + self._evals_so_far() - start_evals,
             prepared.seconds + time.perf_counter() - start_time,
         )
-        return self._explanation(spent, method, algorithm, values, result.diagnostics)
+        diagnostics = shown_completeness(result.values, values, result.diagnostics)
+        return self._explanation(spent, method, algorithm, values, diagnostics)
 
     def _explanation(
         self,
@@ -254,7 +329,36 @@ class Explainer:
             if encoded.special is not None
             else np.zeros(len(encoded.features), dtype=bool),
             instance=encoded.instance,
+            model_id=self.model_id,
+            instance_id=instance_fingerprint(encoded.instance),
         )
+
+    def _target(
+        self, target: int | str | None, probabilities: np.ndarray, labels: list[str]
+    ) -> int:
+        """``resolve_target``; a one-output model's default is class 1, its score ``z``."""
+        index = resolve_target(target, probabilities, labels)
+        if not self.adapter.single_output:
+            return index
+        if target is None:
+            return 1  # explain z itself, whatever its sign (the predicted class may be 0)
+        if index == 0 and self.output == "logits":
+            raise InvalidTargetError(
+                f"The model has one output z, the logit of class {labels[1]!r} (logits "
+                f"[0, z]); with output='logits', class {labels[0]!r} (target={target!r}) has "
+                "no score of its own. Explain target=None or 1 (z: negative values favour "
+                f"class {labels[0]!r}), or pass Explainer(..., output='probability') to "
+                f"explain the probability of class {labels[0]!r}."
+            )
+        return index
+
+    def _evals_so_far(self) -> int:
+        """Model rows evaluated so far, as calls are charged: those of this thread when the
+        adapter's model counts through EvalCounter (concurrent calls then count as serial
+        ones), else the adapter's own running total."""
+        if isinstance(getattr(self.adapter, "model", None), EvalCounter):
+            return evaluated_in_this_thread()
+        return self.adapter.n_model_evals
 
     def _labels(self, n_outputs: int) -> list[str]:
         """The adapter's labels, or ``"0"``, ``"1"``... when they do not match the outputs."""
@@ -285,6 +389,12 @@ class Explainer:
 def resolve_target(target: int | str | None, probabilities: np.ndarray, labels: list[str]) -> int:
     """Class index for ``target``: None = predicted class, an index, or a label name."""
     n = len(probabilities)
+    bad = np.flatnonzero(~np.isfinite(probabilities))
+    if bad.size:  # argmax of NaN is 0: a guess, not a prediction
+        raise ModelOutputError(
+            f"The model's prediction is NaN or infinite for class(es) "
+            f"{', '.join(repr(labels[i]) for i in bad)}; no class can be explained."
+        )
     if target is None:
         return int(np.argmax(probabilities))
     if isinstance(target, str):
@@ -298,15 +408,69 @@ def resolve_target(target: int | str | None, probabilities: np.ndarray, labels: 
             f"{', '.join(repr(label) for label in labels)}."
         )
     if isinstance(target, int | np.integer) and not isinstance(target, bool):
-        if 0 <= int(target) < n:
-            return int(target)
+        index, named = int(target), labelled(int(target), labels[:n])
+        if 0 <= index < n and named not in (None, index):
+            raise InvalidTargetError(
+                f"target={index} is ambiguous: it is the index of the class labelled "
+                f"{labels[index]!r}, and also the label of the class at index {named}. Say "
+                f"which with its label as a string (a str target is always a label): "
+                f"target={labels[index]!r} for index {index}, target={labels[named]!r} for "
+                f"index {named}."
+            )
+        if 0 <= index < n:
+            return index
+        label = "" if named is None else labels[named]
+        hint = f"; for the class labelled {label!r} pass target={label!r}" if label else ""
         raise InvalidTargetError(
-            f"Target index {int(target)} is out of range: the model has {n} classes, "
-            f"so target must be in 0..{n - 1} (or a label: {', '.join(labels)})."
+            f"Target index {index} is out of range: the model has {n} classes, "
+            f"so target must be in 0..{n - 1} (or a label: {', '.join(labels)}){hint}."
         )
     raise InvalidTargetError(
         f"target must be None (the predicted class), an int index or a label string. "
         f"Got {type(target).__name__}."
+    )
+
+
+def labelled(number: int, labels: Sequence[str]) -> int | None:
+    """Index of the class whose label is the integer ``number`` ("2", "2.0"), else None.
+
+    Models trained on integer classes (scikit-learn ``classes_ = [1, 2]``) have such labels,
+    and then an int target could mean an index or a label.
+    """
+    for index, label in enumerate(labels):
+        try:
+            if float(label) == number:
+                return index
+        except (TypeError, ValueError):  # a label that is not a number
+            continue
+    return None
+
+
+@contextmanager
+def _while(doing: str) -> Iterator[None]:
+    """Prefix a ModelOutputError raised inside with what xplain was ``doing``."""
+    try:
+        yield
+    except ModelOutputError as err:
+        raise ModelOutputError(f"While {doing}: {err}") from err
+
+
+def _finite(values: np.ndarray, algorithm: Method) -> np.ndarray:
+    """Attributions as float64, or a ModelOutputError when some are NaN or infinite."""
+    values = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values
+    cause = (
+        "the model's gradient is NaN or infinite at some input the method evaluated (e.g. "
+        "sqrt, log or division at 0 inside the model); fix the model or use a perturbation "
+        "method (kernel_shap, lime)"
+        if algorithm.view == "differentiable"
+        else "the method's estimate overflowed; please report it with the model"
+    )
+    raise ModelOutputError(
+        f"{algorithm.name} computed {int(bad.sum())} NaN or infinite attribution(s) of "
+        f"{values.size}, although every model score was finite: {cause}."
     )
 
 
