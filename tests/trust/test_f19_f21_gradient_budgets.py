@@ -62,7 +62,9 @@ def _refused(method: str, params: dict, match: str, view: DifferentiableView | N
     start = time.perf_counter()
     with pytest.raises(ResourceLimitError, match=match):
         build_method(method, params).attribute(view, 0)
-    assert time.perf_counter() - start < 1.0
+    # refused up front: the old code ran for minutes (or died of MemoryError); 10 s leaves
+    # room for a loaded CI machine
+    assert time.perf_counter() - start < 10.0
     assert view.forward.calls == []  # refused before any model call
 
 

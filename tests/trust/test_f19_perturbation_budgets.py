@@ -53,7 +53,9 @@ def _refused(explainer, call, match, max_rows=PREPARATION_ROWS):
     start = time.perf_counter()
     with pytest.raises(ResourceLimitError, match=match):
         call()
-    assert time.perf_counter() - start < 1.0
+    # refused up front: the old code ran for minutes (or died of MemoryError); 10 s leaves
+    # room for a loaded CI machine
+    assert time.perf_counter() - start < 10.0
     assert explainer.adapter.n_model_evals - before <= max_rows
 
 
