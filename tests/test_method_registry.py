@@ -56,8 +56,9 @@ def test_text_gradient_methods(name):
 def test_repr_shows_only_non_default_parameters():
     assert repr(get_method("saliency")()) == "Saliency()"
     assert repr(get_method("saliency")(absolute=False)) == "Saliency(absolute=False)"
+    # adaptive=False is resolved from n_steps, not set by the user: not shown
     assert repr(get_method("integrated_gradients")(n_steps=8)) == (
-        "IntegratedGradients(n_steps=8, adaptive=False)"
+        "IntegratedGradients(n_steps=8)"
     )
 
 

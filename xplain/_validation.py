@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -153,9 +154,19 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 
 def validate_params(
-    owner: str, spec: Mapping[str, Param], given: Mapping[str, Any]
+    owner: str,
+    spec: Mapping[str, Param],
+    given: Mapping[str, Any],
+    renamed: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Return ``given`` completed with defaults; raise on unknown names or bad values."""
+    """Return ``given`` completed with defaults; raise on unknown names or bad values.
+
+    ``renamed`` maps deprecated names to the current ones: a deprecated name that ``spec``
+    does not declare itself is accepted with a DeprecationWarning, and a bad value is
+    reported under the name the caller typed.
+    """
+    typed = _current_names(owner, spec, given, renamed or {})  # current name -> name typed
+    given = {current: given[name] for current, name in typed.items()}
     unknown = [k for k in given if k not in spec]
     if unknown:
         name = unknown[0]
@@ -169,8 +180,35 @@ def validate_params(
         value = given.get(name, param.default)
         if name in given and not param.accepts(value):
             raise InvalidParameterError(
-                f"The {name!r} parameter of {owner} must be {param.describe()}. Got {value!r}."
+                f"The {typed[name]!r} parameter of {owner} must be {param.describe()}. "
+                f"Got {value!r}."
             )
         values[name] = value
     return values
+
+
+def _current_names(
+    owner: str, spec: Mapping[str, Param], given: Mapping[str, Any], renamed: Mapping[str, str]
+) -> dict[str, str]:
+    """``{current name: name typed}`` for ``given``, warning once per deprecated name."""
+    typed: dict[str, str] = {}
+    for name in given:
+        current = renamed.get(name, name)
+        if name in spec or current not in spec:
+            current = name  # declared under this name, or unknown (reported by the caller)
+        if current in typed:
+            raise InvalidParameterError(
+                f"{owner} got both {typed[current]!r} and {name!r}, two names of one "
+                f"parameter. Pass only {current!r}."
+            )
+        if current != name:
+            warnings.warn(
+                f"The {name!r} parameter of {owner} is deprecated; use {current!r}.",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+        typed[current] = name
+    return typed
+
+
 NONE = InstanceOf((type(None),), "None")

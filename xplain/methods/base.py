@@ -40,13 +40,23 @@ class Method(ABC):
     modalities: ClassVar[frozenset[str]] = ALL_MODALITIES
     reference: ClassVar[str] = ""
     parameters: ClassVar[Mapping[str, Param]] = {}
+    # deprecated parameter names -> current ones (accepted with a DeprecationWarning)
+    renamed: ClassVar[Mapping[str, str]] = {}
+    # What the method promises on xplain.testing's known-truth models, checked by
+    # check_method: "exact" (the true attributions), "gradient" (the true gradient, or its
+    # magnitude), "ranking" (values ranked like the true attributions), or None (no promise
+    # on these models: only a non-degenerate result is required).
+    known_truth: ClassVar[str | None] = "ranking"
 
     def __init__(self, **params: Any) -> None:
-        self.params = validate_params(self.name, self.parameters, params)
+        self.params = validate_params(self.name, self.parameters, params, self.renamed)
+        # what the caller set, before a subclass resolves defaults in self.params (for repr)
+        given = {self.renamed.get(k, k) if k not in self.parameters else k for k in params}
+        self._given = {k: self.params[k] for k in self.parameters if k in given}
 
     def __repr__(self) -> str:
         changed = {
-            k: v for k, v in self.params.items() if v != self.parameters[k].default
+            k: v for k, v in self._given.items() if _differs(v, self.parameters[k].default)
         }
         args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
         return f"{type(self).__name__}({args})"
@@ -122,10 +132,20 @@ class PerturbationMethod(Method):
     family: ClassVar[str] = "perturbation"
     view: ClassVar[str] = "interpretable"
     needs: ClassVar[frozenset[str]] = frozenset({"masks"})
+    # one name for model inputs per call across all methods (Captum's): masks per call here
+    renamed: ClassVar[Mapping[str, str]] = {"batch_size": "internal_batch_size"}
 
     @abstractmethod
     def attribute(self, view: InterpretableView, target: int) -> Attribution:
         """Attributions ``[d]`` for the view's active features."""
+
+
+def _differs(value: Any, default: Any) -> bool:
+    """Whether ``value`` is not the default (values without a plain ``==`` differ)."""
+    try:
+        return not bool(value == default)
+    except (TypeError, ValueError):  # arrays, tensors
+        return True
 
 
 def gradients(
