@@ -8,5 +8,13 @@ from xplain.methods.base import (
     PerturbationMethod,
 )
 from xplain.methods.build import build_method
+from xplain.methods.gradient.smoothgrad import Smooth
 
-__all__ = ["Attribution", "GradientMethod", "Method", "PerturbationMethod", "build_method"]
+__all__ = [
+    "Attribution",
+    "GradientMethod",
+    "Method",
+    "PerturbationMethod",
+    "Smooth",
+    "build_method",
+]

@@ -1,4 +1,4 @@
-"""SmoothGrad: a noise wrapper over any gradient method."""
+"""Smooth: a noise wrapper over any gradient method (SmoothGrad, Smooth IG...)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from xplain._validation import SEED, Interval, Options, Param
 from xplain.adapters.base import DifferentiableView
 from xplain.errors import InvalidParameterError
-from xplain.methods.base import GradientMethod
+from xplain.methods.base import GradientMethod, Method
 from xplain.methods.gradient._budget import check_noise, rows_per_chunk
 from xplain.registry import get_method, register_method
 
@@ -20,52 +20,85 @@ NOISE_PARAMETERS = {
     "noise_std": Param(
         0.15,
         Interval(float, 0, None),
-        doc="noise std as a fraction of the input's range",
+        doc="noise std as a fraction of the view's noise_scale",
     ),
     "variant": Param("smoothgrad", Options(VARIANTS), doc="mean, mean of squares, or variance"),
     "noise_batch_size": Param(None, Interval(int, 1), Options((None,)), doc="copies per call"),
     "seed": Param(0, SEED, doc="seed of the noise (None: not reproducible)"),
 }
+NOISE = NOISE_PARAMETERS.keys()
 
 
-@register_method
-class SmoothGrad(GradientMethod):
+class Smooth(GradientMethod):
     """Average a gradient method over Gaussian-noised copies of the input.
 
-    Smilkov, Thorat, Kim, Viégas and Wattenberg (2017), "SmoothGrad: removing noise by
-    adding noise" (arXiv:1706.03825); ``vargrad`` is the variance of Adebayo et al. (2018).
-    The noise std is ``noise_std * (max(x) - min(x))``. Wrapping Integrated Gradients
-    gives "Smooth IG" (Smilkov 2017, Sec. 5). All noisy copies go through the wrapped
-    method in one batched call, or ``noise_batch_size`` copies at a time, or as many as
-    fit in one array of ``xplain.limits``' ``max_memory_bytes`` (the noise, drawn from
-    ``np.random.Generator(seed)``, is the same whatever the blocks). A call planning more
-    model rows than ``max_model_rows`` (``noise_samples`` times the wrapped method's) is
-    refused before any model call. The wrapped method's diagnostics are kept (the worst
-    over the copies) except ``delta`` and ``base_value``: the values are a statistic over
-    noisy inputs, not attributions of one input that add up to a difference.
+    ``Smooth(IntegratedGradients(n_steps=32), noise_samples=10)`` wraps any gradient
+    method object, as Captum's NoiseTunnel does: Smilkov, Thorat, Kim, Viégas and
+    Wattenberg (2017), "SmoothGrad: removing noise by adding noise" (arXiv:1706.03825),
+    which also names Smooth IG (Sec. 5); ``vargrad`` is the variance of Adebayo et al.
+    (2018). Registered as ``smoothgrad`` over saliency (:class:`SmoothGrad`); the keyword
+    sugar ``explain(x, "integrated_gradients", noise_samples=10)`` builds the same wrapper.
+
+    Parameters: ``noise_samples`` noisy copies; ``noise_std`` the noise's standard
+    deviation as a fraction of the view's ``noise_scale``, which the adapter sets: the
+    input range (max - min) for images, as in Smilkov et al.; the token embeddings'
+    standard deviation per hidden dimension for text; each encoded column's standard
+    deviation over the background for tabular models (see
+    :class:`~xplain.adapters.base.DifferentiableView`); ``variant`` the statistic (mean,
+    mean of squares, variance); ``noise_batch_size`` copies per call; ``seed`` the seed of
+    ``np.random.Generator`` that draws the noise. A parameter that the wrapped method also
+    declares (``seed`` of gradient_shap) takes one value for both.
+
+    All noisy copies go through the wrapped method in one batched call, or
+    ``noise_batch_size`` copies at a time, or as many as fit in one array of
+    ``xplain.limits``' ``max_memory_bytes`` (the noise is the same whatever the blocks). A
+    call planning more model rows than ``max_model_rows`` (``noise_samples`` times the
+    wrapped method's) is refused before any model call. The wrapped method's diagnostics
+    are kept (the worst over the copies) except ``delta`` and ``base_value``: the values
+    are a statistic over noisy inputs, not attributions of one input that add up to a
+    difference. ``params`` records ``base`` (the wrapped method's name), the noise
+    parameters and the wrapped method's parameters.
     """
 
     name: ClassVar[str] = "smoothgrad"
     reference: ClassVar[str] = "Smilkov et al. 2017, arXiv:1706.03825"
     parameters = NOISE_PARAMETERS
 
-    def __init__(self, base: str = "saliency", **params: Any) -> None:
-        noise = {k: v for k, v in params.items() if k in NOISE_PARAMETERS}
-        super().__init__(**noise)
-        base_cls = get_method(base)
-        if not issubclass(base_cls, GradientMethod) or base_cls is SmoothGrad:
+    def __init__(self, method: GradientMethod, **noise: Any) -> None:
+        if isinstance(method, type) and issubclass(method, Method):
             raise InvalidParameterError(
-                f"The 'base' parameter of smoothgrad must name a gradient method other than "
-                f"smoothgrad. Got {base!r}."
+                f"Smooth wraps a method object, not a class: pass {method.__name__}() (with "
+                f"its parameters) instead of {method.__name__}."
             )
-        own = base_cls.parameters  # a shared name (``seed``) goes to the base method too
-        self.base = base_cls(
-            **{k: v for k, v in params.items() if k not in NOISE_PARAMETERS or k in own}
-        )
-        self.params = {"base": base, **self.params, **self.base.params}
+        if not isinstance(method, GradientMethod):
+            raise InvalidParameterError(
+                "Smooth wraps a gradient method object, e.g. "
+                f"Smooth(IntegratedGradients(n_steps=32)). Got {method!r}."
+            )
+        if isinstance(method, Smooth):
+            raise InvalidParameterError(
+                f"{method!r} is already smoothed; wrap the method inside it instead."
+            )
+        given = list(noise)
+        for key in NOISE_PARAMETERS.keys() & method.parameters.keys():
+            # the Explanation records one value per name, so both must use the same
+            value = method.params[key]
+            if key in noise and noise[key] != value:
+                raise InvalidParameterError(
+                    f"Smooth and {method.name} both have a {key!r} parameter, and an "
+                    f"explanation records one value: set the same on both, e.g. "
+                    f"Smooth({type(method).__name__}({key}={noise[key]!r}), "
+                    f"{key}={noise[key]!r}). Got {noise[key]!r} and {value!r}."
+                )
+            noise[key] = value
+        super().__init__(**noise)
+        self.base = method
+        self._shown = [key for key in NOISE_PARAMETERS if key in given]
+        self.params = {"base": method.name, **self.params, **method.params}
 
     def __repr__(self) -> str:
-        return f"SmoothGrad(base={self.base!r}, noise_samples={self.params['noise_samples']})"
+        noise = "".join(f", {key}={self.params[key]!r}" for key in self._shown)
+        return f"Smooth({self.base!r}{noise})"
 
     def budget_fix(self) -> str:
         own = self.base.budget_fix()
@@ -87,8 +120,11 @@ class SmoothGrad(GradientMethod):
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        std = self.params["noise_std"] * view.input_range
-        check_noise(self.name, "noise_std", self.params["noise_std"], std, points.dtype)
+        # std: a scalar, or [1, *S] when the view's scale is per dimension
+        scale = torch.as_tensor(view.noise_scale, dtype=points.dtype, device=points.device)
+        std = self.params["noise_std"] * scale
+        largest = float(std.abs().max())
+        check_noise(self.name, "noise_std", self.params["noise_std"], largest, points.dtype)
         rng = np.random.default_rng(self.params["seed"])
         shape = points.shape[1:]
         moments, diagnostics = _Moments(self.params["variant"]), {}
@@ -105,7 +141,38 @@ class SmoothGrad(GradientMethod):
         # they would add up to, nor a reference score of their own
         for key in ("delta", "base_value"):
             diagnostics.pop(key, None)
-        return moments.result(), {**diagnostics, "noise_std_abs": std}
+        shown = float(std) if std.ndim == 0 else std.reshape(-1).tolist()
+        return moments.result(), {**diagnostics, "noise_std_abs": shown}
+
+
+@register_method
+class SmoothGrad(Smooth):
+    """SmoothGrad by name: :class:`Smooth` over the gradient method registered as ``base``.
+
+    ``SmoothGrad(base="integrated_gradients", n_steps=8, noise_samples=10)`` is
+    ``Smooth(IntegratedGradients(n_steps=8), noise_samples=10)``: the noise parameters go
+    to the wrapper, the others to the wrapped method. Smilkov et al. 2017 (see ``Smooth``).
+    """
+
+    def __init__(self, base: str | None = None, **params: Any) -> None:
+        self._base_given = base is not None  # for the repr: what the user set
+        base = "saliency" if base is None else base
+        base_cls = get_method(base)
+        if not issubclass(base_cls, GradientMethod) or issubclass(base_cls, Smooth):
+            raise InvalidParameterError(
+                f"The 'base' parameter of smoothgrad must name a gradient method other than "
+                f"smoothgrad. Got {base!r}."
+            )
+        own = base_cls.parameters  # a shared name (``seed``) goes to the base method too
+        method = base_cls(**{k: v for k, v in params.items() if k in own or k not in NOISE})
+        super().__init__(method, **{k: v for k, v in params.items() if k in NOISE})
+
+    def __repr__(self) -> str:
+        inner = repr(self.base)[len(type(self.base).__name__) + 1 : -1]
+        shown = [f"base={self.base.name!r}"] if self._base_given else []
+        shown += [inner] if inner else []
+        shown += [f"{key}={self.params[key]!r}" for key in self._shown]
+        return f"SmoothGrad({', '.join(shown)})"
 
 
 class _Moments:
