@@ -4,6 +4,10 @@
 once (None: the predicted class), so every method explains the same score of the same
 class. Each Explanation's ``seconds`` and ``n_model_evals`` are what ``explain`` would
 have reported for that method alone (the shared prediction is counted in each).
+
+A :class:`Comparison` is plain data: its explanations, the metric names to evaluate and
+the scores evaluated so far. Only :meth:`Comparison.evaluate` runs the model (through the
+explainer that made it, kept for that alone); showing or saving it never does.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from xplain._validation import did_you_mean
-from xplain.errors import InvalidParameterError, MethodNotApplicableError
-from xplain.explanation import Explanation
+from xplain.errors import InvalidInputError, InvalidParameterError, MethodNotApplicableError
+from xplain.explanation import Explanation, jsonable
+from xplain.methods.base import Method
 from xplain.metrics import DEFAULT_METRICS, MetricInfo, get_metric
 from xplain.metrics.agreement import agreement_frame
 
@@ -44,19 +49,25 @@ class Comparison:
 
     ``explanations`` maps each method name to its :class:`~xplain.Explanation`;
     :meth:`agreement` ranks how much they agree and :meth:`evaluate` scores each with
-    the metrics of :mod:`xplain.metrics` (computed once, then cached).
+    the metrics of :mod:`xplain.metrics` (model calls; each score computed once, then
+    cached). ``explainer`` made the explanations and is used by :meth:`evaluate` only;
+    it is None for a comparison restored by :meth:`from_dict`. Displaying the comparison
+    (``_repr_html_``, :meth:`to_html`, :meth:`save_html`) never calls the model: the
+    report shows :attr:`evaluation`, the last evaluate()'s table, when there is one.
     """
 
     def __init__(
         self,
-        explainer: Explainer,
+        explainer: Explainer | None,
         explanations: Mapping[str, Explanation],
         metrics: Sequence[str] = DEFAULT_METRICS,
     ) -> None:
         self.explainer = explainer
         self.explanations: dict[str, Explanation] = dict(explanations)
         self.metrics = tuple(metrics)
-        self._scores: dict[tuple[str, str, str], Any] = {}  # (method, metric, params) -> value
+        # (explainer, method, metric, params) -> value; the explainer by id (it holds a model)
+        self._scores: dict[tuple[int, str, str, str], Any] = {}
+        self._evaluation: pd.DataFrame | None = None
 
     # -- what was explained --------------------------------------------------------------
     @property
@@ -92,12 +103,18 @@ class Comparison:
             frame[name] = explanation.values
         return frame
 
+    @property
+    def evaluation(self) -> pd.DataFrame | None:
+        """A copy of what the last :meth:`evaluate` returned (what reports show), or None."""
+        return None if self._evaluation is None else self._evaluation.copy()
+
     # -- HTML ----------------------------------------------------------------------------
-    def to_html(self, *, full_page: bool = False, evaluate: bool = True) -> str:
+    def to_html(self, *, full_page: bool = False, evaluate: bool = False) -> str:
         """Self-contained HTML: the methods side by side, their agreement and metrics.
 
-        The metrics are those of :meth:`evaluate` (computed on first use, then cached);
-        ``evaluate=False`` leaves them out. See :mod:`xplain.report.comparison`.
+        The metrics table is :attr:`evaluation`, there once :meth:`evaluate` was called;
+        ``evaluate=True`` calls it first (with the comparison's metrics; model calls).
+        Otherwise no model is called. See :mod:`xplain.report.comparison`.
         """
         from xplain.report.comparison import render_comparison
 
@@ -106,11 +123,50 @@ class Comparison:
     def _repr_html_(self) -> str:
         return self.to_html()
 
-    def save_html(self, path: str | Path, *, evaluate: bool = True) -> Path:
-        """Write a standalone HTML page and return its path."""
+    def save_html(self, path: str | Path, *, evaluate: bool = False) -> Path:
+        """Write a standalone HTML page and return its path (``evaluate``: see to_html)."""
         from xplain.report.render import save_page
 
         return save_page(path, self.to_html(full_page=True, evaluate=evaluate))
+
+    # -- plain data ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Strict JSON: each explanation's :meth:`~xplain.Explanation.to_dict`, the metric
+        names and :attr:`evaluation` (columns, rows by method, ``higher_is_better``)."""
+        evaluation = None
+        if self._evaluation is not None:
+            frame = self._evaluation
+            evaluation = jsonable({
+                "columns": list(frame.columns),
+                "methods": list(frame.index),
+                "rows": frame.to_numpy(dtype=object).tolist(),
+                "higher_is_better": frame.attrs.get("higher_is_better", {}),
+            })
+        return {
+            "explanations": {name: e.to_dict() for name, e in self.explanations.items()},
+            "metrics": list(self.metrics),
+            "evaluation": evaluation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        """The Comparison :meth:`to_dict` wrote (also after a JSON round trip), without an
+        explainer: it shows its evaluation; ``evaluate(explainer=...)`` scores it again."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("explanations"), Mapping):
+            raise InvalidInputError(
+                "Comparison.from_dict needs the dict written by Comparison.to_dict, with an "
+                f"'explanations' dict. Got {type(data).__name__}."
+            )
+        explanations = {
+            str(name): Explanation.from_dict(e) for name, e in data["explanations"].items()
+        }
+        if not explanations:
+            raise InvalidInputError("Comparison.from_dict got no explanations.")
+        comparison = cls(None, explanations, tuple(data.get("metrics", DEFAULT_METRICS)))
+        evaluation = data.get("evaluation")
+        if evaluation is not None:
+            comparison._evaluation = _evaluation_frame(evaluation)
+        return comparison
 
     def __repr__(self) -> str:
         return (
@@ -135,6 +191,7 @@ class Comparison:
         *,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         per_k: bool = False,
+        explainer: Explainer | None = None,
     ) -> pd.DataFrame:
         """One row per method: each metric, then the method's ``seconds`` and ``n_model_evals``.
 
@@ -144,94 +201,128 @@ class Comparison:
         metrics built on a curve over k (comprehensiveness, sufficiency) also get one
         column per k, e.g. ``comprehensiveness@5%``. A metric that does not apply to a
         method (e.g. max_sensitivity of a tree method) is NaN. ``frame.attrs`` records
-        which direction is better per column (``higher_is_better``).
+        which direction is better per column (``higher_is_better``). The frame becomes
+        :attr:`evaluation`, which reports show.
+
+        The metrics run ``explainer``'s model (default: the explainer that made the
+        comparison; a comparison restored by :meth:`from_dict` needs one passed).
         """
         infos = _scalar_metrics(self.metrics if metrics is None else metrics)
         params = _metric_params(params, infos)
+        explainer = self.explainer if explainer is None else explainer
+        if explainer is None:
+            raise InvalidParameterError(
+                "This Comparison holds no explainer (it was restored by Comparison.from_dict "
+                "or made without one), so evaluate cannot run the metrics; pass the explainer "
+                "that made it: comparison.evaluate(explainer=...)."
+            )
         rows = {}
         for method, explanation in self.explanations.items():
             row: dict[str, float] = {}
             for info in infos:
                 kwargs = dict(params.get(info.name, {}))
                 if per_k and info.name in ("comprehensiveness", "sufficiency"):
-                    curve = self._score(method, info, kwargs, use_curve=True)
+                    curve = self._score(explainer, method, info, kwargs, use_curve=True)
                     if not isinstance(curve, pd.Series):  # not applicable: NaN
                         row[info.name] = curve
                         continue
                     row[info.name] = float(curve.mean())
                     row.update({f"{info.name}@{100 * k:g}%": v for k, v in curve.items()})
                 else:
-                    row[info.name] = self._score(method, info, kwargs, use_curve=False)
+                    row[info.name] = self._score(explainer, method, info, kwargs, False)
             row["seconds"] = explanation.seconds
             row["n_model_evals"] = explanation.n_model_evals
             rows[method] = row
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "method"
         frame.attrs["higher_is_better"] = {info.name: info.higher_is_better for info in infos}
+        self._evaluation = frame.copy()
         return frame
 
     def _score(
-        self, method: str, info: MetricInfo, kwargs: dict[str, Any], use_curve: bool
+        self,
+        explainer: Explainer,
+        method: str,
+        info: MetricInfo,
+        kwargs: dict[str, Any],
+        use_curve: bool,
     ) -> Any:
-        key = (method, info.name + ("/curve" if use_curve else ""), repr(sorted(kwargs.items())))
+        metric = info.name + ("/curve" if use_curve else "")
+        key = (id(explainer), method, metric, repr(sorted(kwargs.items())))
         if key not in self._scores:
             function = info.curve if use_curve and info.curve is not None else info.function
             try:
-                value = function(self.explainer, self.explanations[method], **kwargs)
+                value = function(explainer, self.explanations[method], **kwargs)
             except MethodNotApplicableError:
                 value = math.nan
             self._scores[key] = value
         return self._scores[key]
 
 
-def compare(
-    explainer: Explainer,
-    instance: Any,
-    methods: Sequence[str] | None = None,
-    target: int | str | None = None,
-    metrics: Sequence[str] | None = None,
-    params: Mapping[str, Mapping[str, Any]] | None = None,
-) -> Comparison:
-    """``explainer.compare``: every method validated first, then run on shared inputs."""
+def compared_methods(
+    methods: Sequence[str | Method] | None,
+    params: Mapping[str, Mapping[str, Any]] | None,
+    applicable: Sequence[str],
+) -> tuple[dict[str, str | Method], dict[str, dict[str, Any]]]:
+    """``compare``'s methods (None: the defaults among ``applicable``) by the name each
+    Explanation records (a method object's ``name``), and their parameters, checked:
+    distinct names, and parameters only for methods given by name, as dicts."""
     if methods is None:
-        applicable = set(explainer.applicable_methods())
-        methods = [name for name in DEFAULT_METHODS if name in applicable]
-    if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
+        methods = [name for name in DEFAULT_METHODS if name in set(applicable)]
+    if isinstance(methods, str) or not all(isinstance(m, str | Method) for m in methods):
         raise InvalidParameterError(
-            f"The 'methods' parameter of compare must be a list of method names, e.g. "
-            f"['saliency', 'integrated_gradients']. Got {methods!r}."
+            f"The 'methods' parameter of compare must be a list of method names or method "
+            f"objects, e.g. ['saliency', Smooth(IntegratedGradients())]. Got {methods!r}."
         )
-    methods = list(methods)
-    repeated = sorted({m for m in methods if methods.count(m) > 1})
-    if not methods or repeated:
+    chosen = list(methods)
+    names = [m if isinstance(m, str) else m.name for m in chosen]
+    repeated = sorted({m for m in names if names.count(m) > 1})
+    if not names or repeated:
+        twice = f", naming {', '.join(map(repr, repeated))} twice" if repeated else ""
         raise InvalidParameterError(
-            "The 'methods' parameter of compare must name at least one method, each once. "
-            f"Got {methods!r}."
+            "The 'methods' parameter of compare must name at least one method, each once "
+            f"(a method object by its name). Got {chosen!r}{twice}."
         )
+    by_name = dict(zip(names, chosen, strict=True))
     params = dict(params or {})
     for name, given in params.items():
-        if name not in methods:
+        if name not in by_name:
             raise InvalidParameterError(
                 f"The 'params' parameter of compare has parameters for {name!r}, which is not "
-                f"among the methods compared ({', '.join(methods)}).{did_you_mean(name, methods)}"
+                f"among the methods compared ({', '.join(names)}).{did_you_mean(name, names)}"
+            )
+        if not isinstance(by_name[name], str):
+            raise InvalidParameterError(
+                f"The 'params' parameter of compare has parameters for {name!r}, given as the "
+                f"method object {by_name[name]!r}; set them where the object is constructed."
             )
         if not isinstance(given, Mapping):
             raise InvalidParameterError(
                 f"The 'params' parameter of compare must map each method name to a dict of "
                 f"its parameters. Got {type(given).__name__} for {name!r}."
             )
-    names = None if metrics is None else [info.name for info in _scalar_metrics(metrics)]
-    algorithms = {name: explainer._build(name, dict(params.get(name, {}))) for name in methods}
+    return by_name, {name: dict(params.get(name, {})) for name in names}
 
-    prepared = explainer._prepare(instance, target)
-    explanations = {
-        name: explainer._attribute(prepared, name, algorithm)
-        for name, algorithm in algorithms.items()
-    }
-    comparison = Comparison(explainer, explanations, DEFAULT_METRICS if names is None else names)
-    if names is not None:
-        comparison.evaluate()
-    return comparison
+
+def compared_metrics(metrics: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``compare``'s ``metrics`` checked (each a scalar metric), or None when not given."""
+    return None if metrics is None else tuple(info.name for info in _scalar_metrics(metrics))
+
+
+def _evaluation_frame(plain: Mapping[str, Any]) -> pd.DataFrame:
+    """:attr:`Comparison.evaluation` from its ``to_dict`` form (None back to NaN)."""
+    try:
+        rows = [[math.nan if v is None else v for v in row] for row in plain["rows"]]
+        frame = pd.DataFrame(rows, index=pd.Index(plain["methods"], name="method"),
+                             columns=list(plain["columns"]))
+        frame = frame.apply(pd.to_numeric)
+    except (KeyError, TypeError, ValueError) as err:
+        raise InvalidInputError(
+            f"Comparison.from_dict cannot read 'evaluation' ({err}); pass the dict written "
+            "by Comparison.to_dict."
+        ) from err
+    frame.attrs["higher_is_better"] = dict(plain.get("higher_is_better", {}))
+    return frame
 
 
 def _scalar_metrics(names: Sequence[str]) -> list[MetricInfo]:

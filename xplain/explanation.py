@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from xplain.errors import ModelOutputError
+from xplain.errors import InvalidInputError, ModelOutputError
+
+# to_dict's keys that from_dict needs, those it may lack, and those it derives (ignored)
+_REQUIRED = (
+    "features", "values", "target", "target_label", "prediction", "labels", "method",
+    "params", "diagnostics", "n_model_evals", "seconds", "modality", "output",
+)
+_OPTIONAL = ("special", "instance", "model_id", "instance_id")
+_DERIVED = ("n_features", "image_shape")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Explanation:
     """Attributions of one instance by one method, for one target class.
 
@@ -27,6 +36,12 @@ class Explanation:
     ``model_id`` fingerprints the explainer's model (see ``xplain._identity``: for plain
     callables it is only valid within one process), ``instance_id`` the instance as the
     adapter encoded it; both are None for an Explanation built by hand.
+
+    Plain data: ``values``, ``prediction``, ``special`` and an array ``instance`` are
+    read-only copies, so an Explanation never changes once made (``dataclasses.replace``
+    gives a changed copy). ``==`` compares content: arrays by value, ``params`` and
+    ``diagnostics`` as :meth:`to_dict` writes them. ``Explanation.from_dict(e.to_dict())``,
+    also after a JSON round trip, equals ``e``.
     """
 
     features: list[str]
@@ -46,6 +61,29 @@ class Explanation:
     instance: Any = None
     model_id: str | None = None
     instance_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # copies, so that neither the caller's objects nor later edits change the result
+        for name in ("values", "prediction", "special"):
+            object.__setattr__(self, name, _read_only(getattr(self, name)))
+        if isinstance(self.instance, np.ndarray) and self.instance.flags.writeable:
+            object.__setattr__(self, "instance", _read_only(self.instance))
+        for name, kind in (("features", list), ("labels", list), ("params", dict),
+                           ("diagnostics", dict)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Explanation):
+            return NotImplemented
+        if not np.array_equal(self._special_flags(), other._special_flags()):
+            return False
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if f.name in ("params", "diagnostics"):  # as to_dict keeps them
+                mine, theirs = jsonable(mine), jsonable(theirs)
+            if f.name != "special" and not _same(mine, theirs):
+                return False
+        return True
 
     @property
     def n_features(self) -> int:
@@ -114,7 +152,12 @@ class Explanation:
         """A dict of the explanation that is strict JSON (``json.dumps(..., allow_nan=False)``).
 
         A NaN or infinite diagnostic or parameter (an estimate that is undefined) becomes
-        None; NaN or infinite ``values`` or ``prediction`` raise ModelOutputError.
+        None; NaN or infinite ``values`` or ``prediction`` raise ModelOutputError. The
+        instance is kept, so that :meth:`from_dict` gives back an explanation that renders
+        (an image's pixels) and can be evaluated: text as is, an array as
+        ``{"array": nested lists, "dtype": ...}``, a row as ``{"mapping": [[column, value],
+        ...]}``. ``n_features`` and ``image_shape`` are there for readers; from_dict
+        derives them.
         """
         for name in ("values", "prediction"):
             bad = int((~np.isfinite(np.asarray(getattr(self, name), dtype=np.float64))).sum())
@@ -124,7 +167,7 @@ class Explanation:
                     "cannot hold and xplain will not replace; explain the instance again "
                     "(Explainer refuses non-finite model outputs with a ModelOutputError)."
                 )
-        return _jsonable(
+        return jsonable(
             {
                 "features": self.features,
                 "values": self.values,
@@ -144,8 +187,77 @@ class Explanation:
                 "n_features": self.n_features,
                 "model_id": self.model_id,
                 "instance_id": self.instance_id,
+                "instance": _plain_instance(self.instance),
             }
         )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Explanation:
+        """The Explanation :meth:`to_dict` wrote, also after ``json.loads(json.dumps(...))``.
+
+        ``Explanation.from_dict(e.to_dict()) == e``; ``params`` and ``diagnostics`` come
+        back as JSON values (arrays as lists, NaN as None). A dict without ``"instance"``
+        (written before to_dict kept it, or edited) gives ``instance=None``: it renders
+        (an image as a list of pixels), but metrics refuse it, as they re-run the model on
+        the instance. Raises InvalidInputError for a dict that is not such an explanation.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(
+                "Explanation.from_dict needs the dict written by Explanation.to_dict. Got "
+                f"{type(data).__name__}."
+            )
+        missing = [key for key in _REQUIRED if key not in data]
+        unknown = [key for key in data if key not in (*_REQUIRED, *_OPTIONAL, *_DERIVED)]
+        if missing or unknown:
+            problems = [f"missing {', '.join(map(repr, missing))}"] if missing else []
+            problems += [f"unknown {', '.join(map(repr, unknown))}"] if unknown else []
+            raise InvalidInputError(
+                f"Explanation.from_dict got a dict with {' and '.join(problems)} key(s); pass "
+                f"the dict written by Explanation.to_dict (keys: {', '.join(_REQUIRED)}, "
+                f"optionally {', '.join(_OPTIONAL)})."
+            )
+        try:
+            features = [str(f) for f in data["features"]]
+            n, labels = len(features), [str(label) for label in data["labels"]]
+            explanation = cls(
+                features=features,
+                values=_numbers(data["values"], "values", n),
+                target=int(data["target"]),
+                target_label=str(data["target_label"]),
+                prediction=_numbers(data["prediction"], "prediction", len(labels)),
+                labels=labels,
+                method=str(data["method"]),
+                params=dict(data["params"]),
+                diagnostics=dict(data["diagnostics"]),
+                n_model_evals=int(data["n_model_evals"]),
+                seconds=float(data["seconds"]),
+                modality=str(data["modality"]),
+                output=str(data["output"]),
+                special=np.asarray(data.get("special", [False] * n), dtype=bool),
+                instance=_instance_from_plain(data.get("instance")),
+                model_id=data.get("model_id"),
+                instance_id=data.get("instance_id"),
+            )
+        except InvalidInputError:
+            raise
+        except (TypeError, ValueError) as err:  # e.g. target "two", params a list
+            raise InvalidInputError(
+                f"Explanation.from_dict got an entry of the wrong type: {err}. Pass the dict "
+                "written by Explanation.to_dict."
+            ) from err
+        if len(explanation.special) != n or data.get("n_features", n) != n:
+            raise InvalidInputError(
+                f"Explanation.from_dict got {n} features but {len(explanation.special)} "
+                f"'special' flags and n_features={data.get('n_features')!r}; the dict was "
+                "edited or truncated. Pass the dict written by Explanation.to_dict."
+            )
+        if not 0 <= explanation.target < len(explanation.prediction):
+            raise InvalidInputError(
+                f"Explanation.from_dict got target={explanation.target} for "
+                f"{len(explanation.prediction)} predicted classes; the dict was edited. Pass "
+                "the dict written by Explanation.to_dict."
+            )
+        return explanation
 
     def to_html(self, *, full_page: bool = False) -> str:
         """Self-contained HTML (inline CSS, no scripts, every data string escaped)."""
@@ -177,17 +289,101 @@ class Explanation:
         return np.zeros(len(self.features), dtype=bool)
 
 
-def _jsonable(value: Any) -> Any:
+def _read_only(array: Any) -> np.ndarray:
+    """A read-only copy of ``array``."""
+    copy = np.array(array, copy=True)
+    copy.setflags(write=False)
+    return copy
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal content: arrays by shape and value (NaN equal to NaN), containers item by item."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        numeric = a.dtype.kind in "biufc" and b.dtype.kind in "biufc"
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=numeric))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # objects whose == gives no single truth value
+        return False
+
+
+def _plain_instance(instance: Any) -> Any:
+    """The instance as JSON values, tagged so that :func:`_instance_from_plain` restores it."""
+    if instance is None or isinstance(instance, str):
+        return instance
+    if hasattr(instance, "detach"):  # a torch tensor
+        instance = instance.detach().cpu().numpy()
+    if isinstance(instance, np.ndarray) and instance.dtype.kind in "biuf":
+        return {"array": jsonable(instance), "dtype": instance.dtype.str}
+    if isinstance(instance, Mapping):
+        return {"mapping": [[jsonable(k), jsonable(v)] for k, v in instance.items()]}
+    return {"value": jsonable(instance)}  # anything else: as JSON, not restored exactly
+
+
+def _instance_from_plain(plain: Any) -> Any:
+    if plain is None or isinstance(plain, str):
+        return plain
+    if isinstance(plain, Mapping) and len(plain) == 2 and {"array", "dtype"} <= set(plain):
+        try:
+            return np.asarray(plain["array"], dtype=np.dtype(plain["dtype"]))
+        except (TypeError, ValueError) as err:
+            raise InvalidInputError(
+                f"Explanation.from_dict cannot read the instance array: {err}. Pass the dict "
+                "written by Explanation.to_dict."
+            ) from err
+    if isinstance(plain, Mapping) and set(plain) == {"mapping"}:
+        return {_hashable(k): v for k, v in plain["mapping"]}
+    if isinstance(plain, Mapping) and set(plain) == {"value"}:
+        return plain["value"]
+    raise InvalidInputError(
+        "Explanation.from_dict cannot read the 'instance' entry: it must be None, a string, "
+        "or a dict with 'array' and 'dtype', 'mapping' or 'value', as Explanation.to_dict "
+        f"writes it. Got {type(plain).__name__}."
+    )
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key  # a tuple column label, via JSON
+
+
+def _numbers(values: Any, name: str, n: int) -> np.ndarray:
+    """``values`` as finite float64 ``[n]``, else InvalidInputError."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidInputError(
+            f"Explanation.from_dict needs numbers in '{name}': {err}."
+        ) from err
+    if array.shape != (n,) or not np.isfinite(array).all():
+        raise InvalidInputError(
+            f"Explanation.from_dict needs {n} finite numbers in '{name}' (one per "
+            f"{'feature' if name == 'values' else 'label'}); got shape {array.shape} with "
+            f"{int((~np.isfinite(array)).sum())} missing or non-finite. Pass the dict written "
+            "by Explanation.to_dict."
+        )
+    return array
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as strict-JSON values: arrays as lists, numpy scalars as Python ones, NaN
+    and infinities as None, anything else as its JSON or ``str`` form."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return _jsonable(value.item())
+        return jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None  # strict JSON has no NaN / Infinity
     if isinstance(value, str | int | float | bool) or value is None:
         return value
-    return _jsonable(json.loads(json.dumps(value, default=str)))
+    return jsonable(json.loads(json.dumps(value, default=str)))

@@ -123,7 +123,8 @@ def test_text_comparison(open_report, hostile_text_comparison, text_comparison, 
 
 
 def test_tabular_comparison(open_report, tabular_comparison, tmp_path):
-    loaded = open_report(tabular_comparison.save_html(tmp_path / "comparison-tabular.html"))
+    path = tmp_path / "comparison-tabular.html"
+    loaded = open_report(tabular_comparison.save_html(path, evaluate=True))  # metrics asked for
     page = loaded.page
     d, n = len(tabular_comparison.features), len(tabular_comparison.methods)
     assert count(page, "tr.feature-row") == d

@@ -8,9 +8,10 @@ One self-contained page or fragment (inline CSS, SVG and PNG; no scripts, no net
   method (by mean |value| after scaling each method to its own largest |value|);
 * image: the input, then each method's heat map beside it;
 * the Spearman agreement of every pair of methods as a heat-map table;
-* what ``Comparison.evaluate()`` returns (computed once and cached by the comparison),
-  the best value of each column marked, using ``higher_is_better`` from
-  :data:`xplain.metrics.METRICS` (lower is better for ``seconds`` and ``n_model_evals``).
+* ``Comparison.evaluation``, the table the last ``Comparison.evaluate()`` returned (if it
+  was called; rendering never runs the model), the best value of each column marked,
+  using ``higher_is_better`` from :data:`xplain.metrics.METRICS` (lower is better for
+  ``seconds`` and ``n_model_evals``).
 
 Each method is coloured on its own scale: methods differ in units (a LIME coefficient is
 not a gradient), so only the pattern within a method is comparable.
@@ -24,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from xplain.errors import XplainError
 from xplain.report._charts import fmt, show_value
 from xplain.report._image import image_panels
 from xplain.report.render import colour, display_token, environment, fragment, page, text_colour
@@ -38,11 +38,14 @@ LONG_TOKEN = 16  # tokens longer than this may wrap inside their cell
 COST_COLUMNS = ("seconds", "n_model_evals")  # lower is better
 
 
-def render_comparison(c: Comparison, *, full_page: bool = False, evaluate: bool = True) -> str:
+def render_comparison(c: Comparison, *, full_page: bool = False, evaluate: bool = False) -> str:
     """The comparison as an HTML fragment (Jupyter) or a standalone page.
 
-    ``evaluate=False`` leaves out the metrics table (so no model is called).
+    The metrics table is ``c.evaluation``, if ``c.evaluate()`` was called; ``evaluate=True``
+    calls it first (model calls). Otherwise no model is called.
     """
+    if evaluate:
+        c.evaluate()
     first = next(iter(c.explanations.values()))
     scales = {name: _scale(e) for name, e in c.explanations.items()}
     context: dict[str, Any] = {
@@ -61,12 +64,8 @@ def render_comparison(c: Comparison, *, full_page: bool = False, evaluate: bool 
     else:
         context["bars"] = _feature_bars(c.explanations, scales)
     context["agreement"] = _agreement_matrix(c) if len(c.methods) > 1 else None
-    context["metrics"], context["metrics_error"] = None, None
-    if evaluate:
-        try:
-            context["metrics"] = metrics_table(c.evaluate())
-        except XplainError as error:  # e.g. a metric that needs something missing
-            context["metrics_error"] = str(error)
+    evaluation = c.evaluation
+    context["metrics"] = None if evaluation is None else metrics_table(evaluation)
     body = environment().get_template("_comparison.html.j2").render(**context)
     return page(f"xplain: {', '.join(c.methods)}", body) if full_page else fragment(body)
 

@@ -23,12 +23,14 @@ _POSITIVE = np.array([178, 24, 43])
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("xplain.report", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["fmt_value"] = _fmt  # params and diagnostics
+    return env
 
 
 @lru_cache(maxsize=1)
@@ -106,8 +108,12 @@ def text_colour(value: float, scale: float) -> str:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
+    """A parameter or diagnostic as shown: floats to 4 digits, arrays as lists, so that an
+    explanation restored by ``Explanation.from_dict`` (arrays as lists) shows the same."""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.4g}"
+    if isinstance(value, np.ndarray | list | tuple):
+        return "[" + ", ".join(_fmt(v) for v in np.asarray(value, dtype=object).ravel()) + "]"
     return str(value)
 
 
