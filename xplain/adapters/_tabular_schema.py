@@ -203,7 +203,8 @@ class TabularSchema:
                     known = np.asarray(column.categories, dtype=object)
                     data[column.label] = pd.array(known[codes], dtype=column.dtype)
             elif pd.api.types.is_integer_dtype(column.dtype) and np.all(values == np.round(values)):
-                data[column.label] = values.astype(column.dtype)
+                # through pandas: numpy cannot cast to its nullable dtypes (Int64, UInt8...)
+                data[column.label] = pd.array(values.astype(np.int64), dtype=column.dtype)
             else:
                 data[column.label] = values
         return pd.DataFrame(data)

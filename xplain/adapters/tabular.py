@@ -165,6 +165,7 @@ class TabularAdapter(Adapter):
                     "Pass as data= the training rows the model was fitted on."
                 ) from err
             self._labels = self.model.labels
+        _check_unique_labels(self._labels)
         self._background_cache: dict[str, np.ndarray] = {}  # [K, C] background scores per output
         self._scorers: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
 
@@ -343,6 +344,8 @@ class TabularAdapter(Adapter):
         background = self._encode(self.background.rows)  # [K, m]
         weights = torch.as_tensor(self.background.weights, dtype=background.dtype)
         baseline = (weights[:, None] * background).sum(0, keepdim=True)  # [1, m]
+        # noise scale: each encoded column's (weighted) standard deviation over the background
+        spread = (weights[:, None] * (background - baseline) ** 2).sum(0, keepdim=True).sqrt()
         return DifferentiableView(
             inputs=inputs,
             baseline=baseline,
@@ -353,6 +356,7 @@ class TabularAdapter(Adapter):
             background=background,
             background_weights=self.background.weights,
             module=model.module,
+            noise_scale=spread,  # [1, m]
         )
 
     # -- tree view -----------------------------------------------------------------------
@@ -476,6 +480,18 @@ class TabularAdapter(Adapter):
                 f"{len(labels)} labels were given for a model with {logits.shape[1]} outputs."
             )
         return labels
+
+
+def _check_unique_labels(labels: Sequence[str]) -> None:
+    """Refuse output labels that repeat (as text): a target label would name two outputs,
+    and the first would be explained without notice."""
+    repeated = sorted({label for label in labels if list(labels).count(label) > 1})
+    if repeated:
+        raise InvalidParameterError(
+            f"The model's output labels must be unique (as text); {', '.join(map(repr, repeated))} "
+            f"names more than one of its {len(labels)} outputs ({', '.join(map(repr, labels))}). "
+            "Pass distinct labels=[...] (one per output)."
+        )
 
 
 def _hybrids(row: np.ndarray, rows: np.ndarray, games: np.ndarray, masks: np.ndarray) -> np.ndarray:

@@ -53,24 +53,40 @@ def remove_and_retrain(
 
     ``importance`` is a global vector ``[m]`` (e.g. mean |attribution| over rows), or one
     row per instance ``[n, m]``, aligned with ``X``, as in the paper, where each row loses
-    its own top features. ``X`` is numeric (a DataFrame keeps its column names).
+    its own top features. ``X`` is numeric (a DataFrame keeps its column names). An
+    ``importance`` Series (index) or DataFrame (columns) of column names is aligned with
+    ``X``'s columns by name.
     """
     p = validate_params(
         "remove_and_retrain",
         _ROAR,
         {"fractions": fractions, "test_size": test_size, "scoring": scoring, "seed": seed},
     )
+    if not callable(getattr(estimator, "fit", None)):
+        raise InvalidParameterError(
+            "The 'estimator' parameter of remove_and_retrain must be an unfitted "
+            f"scikit-learn estimator (it is cloned and refitted). Got {type(estimator).__name__}."
+        )
     frame = X if isinstance(X, pd.DataFrame) else None
     values = _numeric(X)  # [n, m]
-    target = np.asarray(y)
-    ranking = _ranking(np.asarray(importance, dtype=np.float64), values.shape)  # [n, m]
+    target = _target(y, values.shape[0])
+    importance = _aligned(importance, frame)
+    ranking = _ranking(importance, values.shape)  # [n, m]
     stratify = target if is_classifier(estimator) else None
-    split = train_test_split(
-        np.arange(len(values)), test_size=p["test_size"], random_state=p["seed"], stratify=stratify
-    )
-    train, test = split
+    try:
+        train, test = train_test_split(
+            np.arange(len(values)),
+            test_size=p["test_size"],
+            random_state=p["seed"],
+            stratify=stratify,
+        )
+    except ValueError as err:  # too few rows, or a class too rare to stratify
+        raise InvalidInputError(
+            f"remove_and_retrain cannot split the {len(values)} rows into training and test "
+            f"parts with test_size={p['test_size']} ({err}). Pass more rows."
+        ) from err
     means = values[train].mean(0)  # [m]
-    scorer = get_scorer(p["scoring"]) if p["scoring"] is not None else None
+    scorer = _scorer(p["scoring"])
     rows = []
     m = values.shape[1]
     for fraction in p["fractions"]:
@@ -79,7 +95,14 @@ def remove_and_retrain(
         replaced = np.where(removed, means[None], values)
         data: Any = replaced if frame is None else pd.DataFrame(replaced, columns=frame.columns)
         x_train, x_test = _rows(data, train), _rows(data, test)
-        model = clone(estimator).fit(x_train, target[train])
+        try:
+            model = clone(estimator).fit(x_train, target[train])
+        except Exception as err:  # scikit-learn's own message names the data's problem
+            raise InvalidInputError(
+                f"remove_and_retrain: fitting the {type(estimator).__name__} failed on the "
+                f"training split with {n_removed} column(s) removed ({type(err).__name__}: "
+                f"{err}). Check X and y (enough rows, every class in the training split)."
+            ) from err
         score = scorer(model, x_test, target[test]) if scorer else model.score(x_test, target[test])
         rows.append({"fraction": float(fraction), "n_removed": n_removed, "score": float(score)})
     return pd.DataFrame(rows, columns=["fraction", "n_removed", "score"])
@@ -95,7 +118,70 @@ def _numeric(X: Any) -> np.ndarray:
         ) from err
     if values.ndim != 2:
         raise InvalidInputError(f"X must be 2-D [rows, columns]. Got shape {values.shape}.")
+    if not np.isfinite(values).all():
+        raise InvalidInputError(
+            "remove_and_retrain: X has NaN or infinite values, which column means and most "
+            "estimators cannot handle; impute them first."
+        )
     return values
+
+
+def _target(y: Any, n: int) -> np.ndarray:
+    """``y`` as an array of ``n`` values (checked: length, and finite if numeric)."""
+    target = np.asarray(y)
+    if target.ndim == 0 or target.shape[0] != n:
+        got = "a scalar" if target.ndim == 0 else f"{target.shape[0]} values"
+        raise InvalidInputError(f"remove_and_retrain: y has {got} for {n} rows of X.")
+    if target.dtype.kind in "fc" and not np.isfinite(target).all():
+        raise InvalidInputError(
+            "remove_and_retrain: y has NaN or infinite values; drop those rows from X and y."
+        )
+    return target
+
+
+def _aligned(importance: Any, frame: pd.DataFrame | None) -> np.ndarray:
+    """``importance`` as floats; a Series / DataFrame named by column reordered as ``X``."""
+    if frame is not None and isinstance(importance, pd.Series | pd.DataFrame):
+        names = importance.index if isinstance(importance, pd.Series) else importance.columns
+        unknown = [name for name in names if name not in frame.columns]
+        if unknown or len(names) != frame.shape[1]:
+            raise InvalidParameterError(
+                "The 'importance' parameter of remove_and_retrain names the columns "
+                f"{', '.join(map(repr, names))}; X has {', '.join(map(repr, frame.columns))}"
+                f"{' (unknown: ' + ', '.join(map(repr, unknown)) + ')' if unknown else ''}. "
+                "Give one value per column of X."
+            )
+        importance = (
+            importance[list(frame.columns)]
+            if isinstance(importance, pd.DataFrame)
+            else importance.reindex(frame.columns)
+        )
+    try:
+        values = np.asarray(importance, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidParameterError(
+            "The 'importance' parameter of remove_and_retrain must be numbers, one per column "
+            f"(or one row per instance). Got {type(importance).__name__}."
+        ) from err
+    if not np.isfinite(values).all():
+        raise InvalidParameterError(
+            "The 'importance' parameter of remove_and_retrain must be finite: NaN would rank "
+            "last and inf first without notice. Got "
+            f"{int((~np.isfinite(values)).sum())} non-finite value(s)."
+        )
+    return values
+
+
+def _scorer(name: str | None) -> Any:
+    if name is None:
+        return None
+    try:
+        return get_scorer(name)
+    except ValueError as err:
+        raise InvalidParameterError(
+            f"The 'scoring' parameter of remove_and_retrain must be a scikit-learn scorer "
+            f"name (sklearn.metrics.get_scorer_names()). Got {name!r}."
+        ) from err
 
 
 def _ranking(importance: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

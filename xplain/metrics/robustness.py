@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from xplain._validation import SEED, Interval, Param, validate_params
-from xplain.adapters.base import InterpretableView
+from xplain.adapters.base import InterpretableView, Neighbourhood
 from xplain.errors import MethodNotApplicableError
 from xplain.explanation import Explanation
 from xplain.limits import check_memory, check_rows
@@ -90,12 +90,6 @@ def max_sensitivity(
         return _largest_change(perturbed, original[None], np.ones_like(perturbed, dtype=bool))
     if algorithm.view == "interpretable" and adapter.supports("interpretable"):
         view = adapter.interpretable_view(encoded, explanation.output)
-        if view.sample_neighbourhood is not None:
-            raise MethodNotApplicableError(
-                "max_sensitivity hides one feature at a time through the perturbation "
-                "view; this adapter's view samples its own neighbourhood, which a hidden "
-                "feature would change."
-            )
         base = view.from_features(np.asarray(explanation.values, dtype=np.float64))  # [d]
         rng = np.random.default_rng(p["seed"])
         n_hidden = min(p["n_samples"], view.n_features)
@@ -122,6 +116,10 @@ def _hiding(view: InterpretableView, j: int) -> InterpretableView:
     def evaluate(masks: np.ndarray) -> np.ndarray:
         return view.evaluate(np.asarray(masks, dtype=bool) & keep)
 
+    # a neighbourhood the adapter samples (tabular LIME) would not hide the feature: a
+    # method that uses one is refused when it asks; the others only mask features
+    sampled = view.sample_neighbourhood is not None
+    nulls = view.null_players if view.null_players is not None else np.zeros_like(keep)
     return InterpretableView(
         n_features=view.n_features,
         evaluate=evaluate,
@@ -129,6 +127,17 @@ def _hiding(view: InterpretableView, j: int) -> InterpretableView:
         scores=np.asarray(view.evaluate(keep[None]))[0],
         base_scores=view.base_scores,
         n_total=view.n_total,
+        sample_neighbourhood=_no_neighbourhood if sampled else None,
+        null_players=nulls | ~keep,  # the hidden feature changes no score
+    )
+
+
+def _no_neighbourhood(n: int, rng: np.random.Generator) -> Neighbourhood:
+    raise MethodNotApplicableError(
+        "max_sensitivity hides one feature at a time through the perturbation view, and "
+        "this method samples the adapter's own neighbourhood of the input (e.g. LIME on a "
+        "table), which a hidden feature would not change. Use it with a method that masks "
+        "features (kernel_shap, exact_shapley, occlusion) or a gradient method."
     )
 
 

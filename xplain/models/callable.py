@@ -141,6 +141,11 @@ def log_odds(probabilities: np.ndarray) -> np.ndarray:
 def _numeric(out: Any, source: str) -> np.ndarray:
     if hasattr(out, "detach"):  # a torch tensor
         out = out.detach().cpu().numpy()
+    if np.asarray(out).dtype.kind == "c":  # a float cast would drop the imaginary part
+        raise ModelOutputError(
+            f"{source} returned complex scores (dtype {np.asarray(out).dtype}); xplain "
+            "explains real scores. Return the real quantity you mean (e.g. .real or abs())."
+        )
     try:
         return np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError) as err:
