@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from xplain import adapters, limits, metrics
@@ -15,6 +16,7 @@ from xplain.errors import (
     InvalidInputError,
     InvalidParameterError,
     InvalidTargetError,
+    MethodCheckError,
     MethodNotApplicableError,
     MissingDependencyError,
     ModelOutputError,
@@ -41,6 +43,7 @@ __all__ = [
     "InvalidParameterError",
     "InvalidTargetError",
     "Method",
+    "MethodCheckError",
     "MethodNotApplicableError",
     "MissingDependencyError",
     "ModelOutputError",
@@ -54,10 +57,21 @@ __all__ = [
     "adapters",
     "available_methods",
     "explain",
+    "extend",
     "limits",
     "metrics",
     "register_method",
+    "testing",
 ]
+
+# imported on first use: plugin authors' modules, not needed to explain anything
+_LAZY_MODULES = ("extend", "testing")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"xplain.{name}")
+    raise AttributeError(f"module 'xplain' has no attribute {name!r}")
 
 
 def explain(

@@ -44,6 +44,10 @@ class UntrustedCodeError(XplainError, PermissionError):
     """Loading the model would run code from its files, and the user did not allow it."""
 
 
+class MethodCheckError(XplainError, AssertionError):
+    """A method class fails a conformance check of ``xplain.testing.check_method``."""
+
+
 class MissingDependencyError(XplainError, ImportError):
     """An optional dependency is not installed; the message gives the ``pip install`` line."""
 

@@ -156,11 +156,16 @@ class Explainer:
     def explain(
         self,
         instance: Any,
-        method: str | None = None,
+        method: str | Method | None = None,
         target: int | str | None = None,
         **params: Any,
     ) -> Explanation:
         """Explain ``instance`` with ``method`` for class ``target`` (None = predicted).
+
+        ``method`` is a registered name, configured by ``params``, or a method object
+        such as ``Smooth(IntegratedGradients(n_steps=32), noise_samples=10)``, configured
+        where it was constructed (then ``params`` must be empty); the Explanation's
+        ``method`` is the name given, or the object's ``name``.
 
         ``target`` is None (the predicted class), an int (a class index, 0..C-1) or a str
         (a class label, matched exactly, else ignoring case). When the labels are integers
@@ -177,30 +182,50 @@ class Explainer:
         """
         method = self._default_method() if method is None else method
         algorithm = self._build(method, params)
-        return self._attribute(self._prepare(instance, target), method, algorithm)
+        return self._attribute(self._prepare(instance, target), algorithm_label(method), algorithm)
 
     def compare(
         self,
         instance: Any,
-        methods: Sequence[str] | None = None,
+        methods: Sequence[str | Method] | None = None,
         target: int | str | None = None,
         metrics: Sequence[str] | None = None,
         params: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Comparison:
         """Explain ``instance`` with several methods for one target; see :mod:`xplain.comparison`.
 
-        ``params`` maps a method name to its parameters; ``metrics`` (names from
+        ``methods`` are names or method objects (see :meth:`explain`), each explanation
+        keyed by the name it records; ``params`` maps a method name to its parameters
+        (a method object has its own); ``metrics`` (names from
         ``xplain.metrics.available_metrics()``) are evaluated right away and become the
-        default of ``Comparison.evaluate()``.
+        default of ``Comparison.evaluate()``. Every method is validated before the model
+        runs; all explain one shared encoding, prediction and target.
         """
-        from xplain.comparison import compare
+        from xplain.comparison import (
+            DEFAULT_METRICS,
+            Comparison,
+            compared_methods,
+            compared_metrics,
+        )
 
-        return compare(self, instance, methods, target, metrics, params)
+        applicable = self.applicable_methods() if methods is None else []
+        chosen, params = compared_methods(methods, params, applicable)
+        names = compared_metrics(metrics)
+        algorithms = {name: self._build(method, params[name]) for name, method in chosen.items()}
+        prepared = self._prepare(instance, target)
+        explanations = {
+            name: self._attribute(prepared, name, algorithm)
+            for name, algorithm in algorithms.items()
+        }
+        comparison = Comparison(self, explanations, DEFAULT_METRICS if names is None else names)
+        if names is not None:
+            comparison.evaluate()
+        return comparison
 
     def explain_batch(
         self,
         instances: Iterable[Any],
-        method: str | None = None,
+        method: str | Method | None = None,
         target: int | str | None = None,
         *,
         progress: bool = False,
@@ -221,15 +246,15 @@ class Explainer:
         from tqdm.auto import tqdm
 
         method = self._default_method() if method is None else method
-        algorithm = self._build(method, params)
+        algorithm, label = self._build(method, params), algorithm_label(method)
         items = self.adapter.split_batch(instances)
         if not (algorithm.batched() and items):
             return [
                 self.explain(item, method, target, **params)
-                for item in tqdm(items, disable=not progress, desc=method)
+                for item in tqdm(items, disable=not progress, desc=label)
             ]
-        with tqdm(total=len(items), disable=not progress, desc=method) as bar:
-            explanations = self._attribute_batch(items, target, method, algorithm)
+        with tqdm(total=len(items), disable=not progress, desc=label) as bar:
+            explanations = self._attribute_batch(items, target, label, algorithm)
             bar.update(len(items))
         return explanations
 
@@ -368,14 +393,35 @@ class Explainer:
     def _default_method(self) -> str:
         return "integrated_gradients" if self.adapter.supports("differentiable") else "kernel_shap"
 
-    def _build(self, name: str, params: dict[str, Any]) -> Method:
-        algorithm = build_method(name, params)
-        reason = self._why_not(get_method(name))
-        if reason is not None:
-            raise MethodNotApplicableError(
-                f"Method {name!r} cannot explain this model: {reason}. Methods that apply: "
-                f"{', '.join(self.applicable_methods()) or 'none'}."
-            )
+    def _build(self, method: str | Method, params: dict[str, Any]) -> Method:
+        """The method object named by ``method`` (built with ``params``), or ``method``
+        itself (then ``params`` must be empty), checked to apply to this model."""
+        if isinstance(method, Method):
+            if params:
+                given = ", ".join(f"{key}={value!r}" for key, value in params.items())
+                example = (
+                    f", e.g. {type(method).__name__}({given})"
+                    if params.keys() <= type(method).parameters.keys()
+                    else ""
+                )
+                raise InvalidParameterError(
+                    f"Parameters ({given}) were given with the method object {method!r}; "
+                    f"set them where the object is constructed{example}."
+                )
+            algorithm = method
+        else:
+            algorithm = build_method(method, params)
+        # a wrapper (Smooth) runs the method it wraps: each part must apply
+        part: Method | None = algorithm
+        while part is not None:
+            reason = self._why_not(type(part))
+            if reason is not None:
+                raise MethodNotApplicableError(
+                    f"Method {part.name!r} cannot explain this model: {reason}. Methods that "
+                    f"apply: {', '.join(self.applicable_methods()) or 'none'}."
+                )
+            inner = getattr(part, "base", None)
+            part = inner if isinstance(inner, Method) else None
         return algorithm
 
     def _why_not(self, cls: type[Method]) -> str | None:
@@ -384,6 +430,11 @@ class Explainer:
         if not self.adapter.supports(cls.view):
             return _VIEW_REASONS.get(cls.view, f"the adapter offers no {cls.view} view")
         return cls.unavailable(self.adapter.torch_module())
+
+
+def algorithm_label(method: str | Method) -> str:
+    """The name an Explanation records for ``method``: the name given, or the object's."""
+    return method.name if isinstance(method, Method) else method
 
 
 def resolve_target(target: int | str | None, probabilities: np.ndarray, labels: list[str]) -> int:

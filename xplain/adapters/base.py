@@ -58,6 +58,16 @@ class DifferentiableView:
     # f(x) - sum_k w_k f(background_k)
     background_weights: np.ndarray | None = None
     module: torch.nn.Module | None = None  # the network inside forward, for hook-based methods
+    # the size of a typical change of the input, which noise (SmoothGrad's ``noise_std``) is
+    # a fraction of: a float, or a tensor broadcasting to ``[1, *S]`` (one per dimension).
+    # None: the input's range, max - min, Smilkov et al. (2017)'s scale for images; the
+    # text adapter sets the spread of the token embeddings, the tabular one each encoded
+    # column's standard deviation over the background
+    noise_scale: float | torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.noise_scale is None:
+            self.noise_scale = self.input_range
 
     def to_features(self, values: torch.Tensor) -> np.ndarray:
         """Per-dimension attributions ``[*S]`` -> one value per feature ``[d]``."""
@@ -65,7 +75,7 @@ class DifferentiableView:
 
     @property
     def input_range(self) -> float:
-        """max - min of the input, the scale of SmoothGrad's noise (Smilkov 2017)."""
+        """max - min of the input."""
         return float(self.inputs.max() - self.inputs.min())
 
     def scores_at(self, points: torch.Tensor) -> torch.Tensor:

@@ -111,8 +111,11 @@ def encode_again(explainer: Explainer, explanation: Explanation) -> Encoded:
     checked_values(explanation)
     if explanation.instance is None:
         raise InvalidParameterError(
-            "The explanation does not carry its instance (explanation.instance is None), "
-            "so it cannot be evaluated; use one returned by Explainer.explain or compare."
+            f"The {explanation.method!r} explanation does not carry its instance "
+            "(explanation.instance is None: built by hand, or restored by "
+            "Explanation.from_dict from a dict without 'instance'), so the metric cannot "
+            "re-run the model on it; evaluate one returned by Explainer.explain or compare, "
+            "or restored from its full to_dict()."
         )
     if explanation.model_id is not None and explanation.model_id != explainer.model_id:
         raise InvalidInputError(
@@ -163,12 +166,7 @@ def masked_scores(
 
 
 def rebuild_method(explanation: Explanation) -> tuple[str, dict[str, Any], Method]:
-    """The method (name, parameters, object) that produced ``explanation``.
-
-    A gradient method run with noise parameters was wrapped in SmoothGrad, whose recorded
-    parameters include ``base``; it is rebuilt the same way ``Explainer.explain`` built it.
-    """
+    """The method (name, parameters, object) that produced ``explanation``, rebuilt from
+    its record (:func:`~xplain.methods.build_method` inverts what an Explanation records)."""
     params = dict(explanation.params)
-    if explanation.method != "smoothgrad":
-        params.pop("base", None)
     return explanation.method, params, build_method(explanation.method, params)

@@ -47,6 +47,7 @@ class DeepLift(GradientMethod):
     name: ClassVar[str] = "deeplift"
     needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules"})
     reference: ClassVar[str] = "Shrikumar et al. 2017, arXiv:1704.02685"
+    known_truth: ClassVar[str | None] = "exact"
     parameters = {
         "eps": Param(
             1e-10,

@@ -51,6 +51,7 @@ class DeepShap(GradientMethod):
     name: ClassVar[str] = "deepshap"
     needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules", "background"})
     reference: ClassVar[str] = "Lundberg & Lee 2017, arXiv:1705.07874"
+    known_truth: ClassVar[str | None] = "exact"
     parameters = {
         "eps": DeepLift.parameters["eps"],
         "internal_batch_size": Param(

@@ -43,6 +43,7 @@ class GradientShap(GradientMethod):
     name: ClassVar[str] = "gradient_shap"
     needs: ClassVar[frozenset[str]] = frozenset({"gradients", "background"})
     reference: ClassVar[str] = "Erion et al. 2021, arXiv:1906.10670"
+    known_truth: ClassVar[str | None] = "exact"
     parameters = {
         "n_samples": Param(50, Interval(int, 1), doc="random points per input"),
         "stdevs": Param(

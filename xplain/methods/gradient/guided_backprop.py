@@ -31,6 +31,7 @@ class GuidedBackprop(GradientMethod):
     name: ClassVar[str] = "guided_backprop"
     needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules"})
     reference: ClassVar[str] = "Springenberg et al. 2015, arXiv:1412.6806"
+    known_truth: ClassVar[str | None] = "gradient"
     parameters = {
         "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="rows per forward/backward"),
     }

@@ -22,6 +22,7 @@ class InputXGradient(GradientMethod):
 
     name: ClassVar[str] = "input_x_gradient"
     reference: ClassVar[str] = "Shrikumar et al. 2016, arXiv:1605.01713"
+    known_truth: ClassVar[str | None] = "exact"
     parameters = {
         "internal_batch_size": Param(
             None, Interval(int, 1), NONE, doc="rows per forward/backward"

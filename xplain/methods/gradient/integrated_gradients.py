@@ -8,6 +8,7 @@ import torch
 
 from xplain._validation import BOOLEAN, NONE, Interval, Options, Param
 from xplain.adapters.base import DifferentiableView
+from xplain.errors import InvalidParameterError
 from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod, gradients
 from xplain.methods.gradient._budget import rows_per_chunk
@@ -33,11 +34,10 @@ class IntegratedGradients(GradientMethod):
     default (``adaptive=None``) that happens only when ``n_steps`` is not given, so the
     defaults meet the 1% gap while an explicit ``n_steps`` is used exactly.
 
-    The default rule is Gauss-Legendre, the robust choice: a 1% gap at a median of 16
-    points on the MiniLM sentiment model (the trapezoid: 12, but up to 32), and its nodes
-    avoid the path's ends, where gradients can spike (a tiny DeBERTa: the trapezoid rule
-    converges only linearly there, gap 4.4 at 513 nodes; Gauss-Legendre 7e-8 at 257). Its
-    nodes do not nest, so each adaptive pass starts afresh. The trapezoid rule's nodes do nest: with
+    The default rule is Gauss-Legendre, the robust choice: its nodes avoid the path's
+    ends, where gradients can spike and the trapezoid rule converges only linearly
+    (measurements: README, "Design notes"). Its nodes do not nest, so each adaptive pass
+    starts afresh. The trapezoid rule's nodes do nest: with
     ``rule="riemann_trapezoid"`` and no ``n_steps``, adaptive passes keep every node and
     evaluate only the new midpoints (``T(2m) = T(m) / 2 + sum of new gradients / 2m``;
     9, 17, 33... nodes).
@@ -49,6 +49,7 @@ class IntegratedGradients(GradientMethod):
 
     name: ClassVar[str] = "integrated_gradients"
     reference: ClassVar[str] = "Sundararajan et al. 2017, arXiv:1703.01365"
+    known_truth: ClassVar[str | None] = "exact"
     parameters = {
         # default None: 16 points, or 9 for the nested trapezoid (not passable explicitly)
         "n_steps": Param(None, Interval(int, 1), doc="points on the path (16; trapezoid 9)"),
@@ -73,11 +74,17 @@ class IntegratedGradients(GradientMethod):
             nested = self.params["rule"] == "riemann_trapezoid"
             self.params["n_steps"] = NESTED_START if nested else DEFAULT_STEPS
         if self.params["rule"] == "riemann_trapezoid" and self.params["n_steps"] < 2:
-            from xplain.errors import InvalidParameterError
-
             raise InvalidParameterError(
                 "The 'n_steps' parameter of integrated_gradients must be an int >= 2 with "
                 f"rule='riemann_trapezoid'. Got {self.params['n_steps']}."
+            )
+        if self.params["adaptive"] and self.params["max_steps"] < self.params["n_steps"]:
+            # the first adaptive pass already evaluates n_steps points: the cap would be a lie
+            raise InvalidParameterError(
+                "The 'max_steps' parameter of integrated_gradients caps the adaptive step "
+                f"count, which starts at n_steps={self.params['n_steps']}; max_steps="
+                f"{self.params['max_steps']} is below it. Pass max_steps >= n_steps, or a "
+                "smaller n_steps (with adaptive=False for exactly that many)."
             )
 
     def budget_fix(self) -> str:

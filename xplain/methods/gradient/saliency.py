@@ -23,6 +23,7 @@ class Saliency(GradientMethod):
 
     name: ClassVar[str] = "saliency"
     reference: ClassVar[str] = "Simonyan et al. 2014, arXiv:1312.6034"
+    known_truth: ClassVar[str | None] = "gradient"
     parameters = {
         "absolute": Param(True, BOOLEAN, doc="take |gradient| (the paper) or keep its sign"),
         "internal_batch_size": Param(

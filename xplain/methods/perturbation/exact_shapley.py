@@ -33,7 +33,7 @@ class ExactShapley(PerturbationMethod):
     Kononenko 2014):
     ``phi_i = sum_{S not containing i} |S|! (d - |S| - 1)! / d! (v(S + i) - v(S))``.
     The ``2^d - 2`` coalitions other than the empty and the full one (whose scores the
-    view already holds) go through the model in batches of ``batch_size`` masks.
+    view already holds) go through the model in batches of ``internal_batch_size`` masks.
     Null players flagged by the view (e.g. a column equal in the row and every background
     row) get 0 and are left out of the game. Refuses inputs with more than ``max_features``
     features (default 16, i.e. 65,534
@@ -47,11 +47,12 @@ class ExactShapley(PerturbationMethod):
 
     name: ClassVar[str] = "exact_shapley"
     reference: ClassVar[str] = "Shapley 1953; Strumbelj and Kononenko 2014"
+    known_truth: ClassVar[str | None] = "exact"
     parameters = {
         "max_features": Param(
             16, Interval(int, 1, 24), doc="refuse inputs with more features (2^d evaluations)"
         ),
-        "batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
+        "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
     }
 
     def attribute(self, view: InterpretableView, target: int) -> Attribution:
@@ -77,7 +78,7 @@ class ExactShapley(PerturbationMethod):
         v = np.empty(2**d)  # v[k] = score of coalition k
         v[0], v[-1] = view.base_scores[target], view.scores[target]
         if d >= 2:
-            v[1:-1] = evaluate_target(view, masks[1:-1], target, self.params["batch_size"])
+            v[1:-1] = evaluate_target(view, masks[1:-1], target, self.params["internal_batch_size"])
         return shapley_from_values(v, d)
 
 

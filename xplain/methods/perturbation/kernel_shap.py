@@ -55,17 +55,17 @@ class KernelShap(PerturbationMethod):
     alone and each feature left out, plus 2048 more). Coalition sizes are enumerated
     from the outside in while the budget allows, as shap does; the other sizes are
     sampled as antithetic pairs ``(z, 1 - z)`` (``paired=True``; unlike shap, also for the
-    middle size ``d / 2``: 1.7-2x lower error than shap for even ``d`` in our tests),
-    stratified by size: the same number of pairs per size (the leverage-score allocation
-    of Musco and Witter 2024, "Provably Accurate Shapley Value Estimation via Leverage
-    Score Sampling"), drawn without replacement, each distinct coalition weighted by its
-    kernel weight over its inclusion probability (the corrected kernel weights of Olsen
-    and Jullum 2024, "Improving the Sampling Strategy in KernelSHAP"); 5-20% lower error
-    than i.i.d. draws with frequency weights on 14-16 interacting features, and more as
-    the budget nears ``2^d``. Budgets too small for 2 pairs per size fall back to i.i.d.
-    draws in proportion to kernel weight, duplicates evaluated once and merged. The
-    regression enforces ``sum(phi) = f(x) - f(empty)`` exactly (KKT solution). When the
-    budget covers all ``2^d - 2`` coalitions the result is the exact Shapley value.
+    middle size ``d / 2``, which lowers the error for even ``d``), stratified by size:
+    the same number of pairs per size (the leverage-score allocation of Musco and Witter
+    2024, "Provably Accurate Shapley Value Estimation via Leverage Score Sampling"), drawn
+    without replacement, each distinct coalition weighted by its kernel weight over its
+    inclusion probability (the corrected kernel weights of Olsen and Jullum 2024,
+    "Improving the Sampling Strategy in KernelSHAP"), which lowers the error of i.i.d.
+    draws with frequency weights, more as the budget nears ``2^d``. Budgets too small for
+    2 pairs per size fall back to i.i.d. draws in proportion to kernel weight, duplicates
+    evaluated once and merged. The regression enforces ``sum(phi) = f(x) - f(empty)``
+    exactly (KKT solution). When the budget covers all ``2^d - 2`` coalitions the result
+    is the exact Shapley value.
 
     Baseline games (tabular views): the mean game over ``K`` background rows is the
     weighted mean of one baseline game per row, whose players are only the features where
@@ -76,24 +76,19 @@ class KernelShap(PerturbationMethod):
     games in proportion to ``w_k m_k`` (``m_k`` players, the Neyman allocation of
     ``_baseline_games.allocate_rows``), each game enumerated (exact) when its
     ``2^m_k - 2`` coalitions fit, else estimated as above; one model call scores every
-    game of every row of an ``explain_batch``. On Adult (games of 9 of 14 players on
-    average) this is about 17x lower error than shap at a budget of 512, and exact from
-    2048 on. When the games are about as large as the mean game (no background value
-    shared with the instance), solving them one by one would lose the mean game's common
-    coalitions, whose errors partly cancel over the background rows (1.5x lower error on
-    16 continuous features), so the mean game is estimated, its hybrids scored by the view.
+    game of every row of an ``explain_batch``. When the games are about as large as the
+    mean game (no background value shared with the instance), solving them one by one
+    would lose the mean game's common coalitions, whose errors partly cancel over the
+    background rows, so the mean game is estimated, its hybrids scored by the view.
 
     ``order=3`` fits a game with interactions up to order 3 instead of an additive one
     and returns its Shapley values (the k-additive approach of Pelegrina, Duarte and
     Grabisch 2023), wherever a design (the mean game's, or a sampled baseline game's)
     holds 3 coalitions per parameter (``C(d,1) + C(d,2) + C(d,3)``; ``d <= 16``); it stays
     exact once every coalition is in. Paired KernelSHAP is already exact for games of order
-    2, so order 3 is the first that helps: 2.4x lower error on a 10-token sentence of the
-    sentiment model at 600 of its 1022 coalitions (no extra time: one fit), 4.6x on Adult
-    at a budget of 512 (4x the time: a fit of a few hundred parameters per sampled
-    baseline game), over 10x on a synthetic model with three-way interactions. Its
-    standard errors cover somewhat less often (90-93% of checks at the nominal 95% on the
-    sentence, vs 97% for order 1), so it is off by default.
+    2, so order 3 is the first that helps on games with higher interactions. Its standard
+    errors cover somewhat less often than order 1's, so it is off by default (measured
+    errors, costs and coverage: README, "Design notes").
 
     A ``max_evals`` whose model rows (times the background rows of a tabular mean game) or
     regression arrays exceed ``xplain.limits`` is refused (ResourceLimitError) up front.
@@ -113,6 +108,7 @@ class KernelShap(PerturbationMethod):
 
     name: ClassVar[str] = "kernel_shap"
     reference: ClassVar[str] = "Lundberg and Lee 2017, arXiv:1705.07874"
+    known_truth: ClassVar[str | None] = "exact"
     parameters = {
         "max_evals": Param(
             None,
@@ -120,7 +116,7 @@ class KernelShap(PerturbationMethod):
             NONE,
             doc="distinct coalitions of the mean game evaluated (None: 2 d + 2048)",
         ),
-        "batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
+        "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
         "paired": Param(True, BOOLEAN, doc="sample coalitions with their complements"),
         "order": Param(
             1, Interval(int, 1, 3), doc="interactions fitted: 1 KernelSHAP, 2-3 k-additive"
@@ -216,7 +212,7 @@ class KernelShap(PerturbationMethod):
         rng = np.random.default_rng(self.params["seed"])
         design = shapley_design(d, budget, self.params["paired"], rng)
         # [u] model scores of the distinct coalitions, relative to the empty one
-        y = evaluate_target(view, design.masks, target, self.params["batch_size"]) - v0
+        y = evaluate_target(view, design.masks, target, self.params["internal_batch_size"]) - v0
         phi, std_err = shapley_regression(design, y, total, self.params["order"])
         return phi, std_err, int(design.masks.shape[0]), design.exact
 
@@ -240,7 +236,7 @@ class KernelShap(PerturbationMethod):
     ) -> list[Attribution]:
         """KernelSHAP game by game (see the class docstring), all views in one model call."""
         games_of = [view.baseline_games for view in views]
-        scores = _score(games_of, plans, self.params["batch_size"])
+        scores = _score(games_of, plans, self.params["internal_batch_size"])
         out, start = [], 0
         for view, games, target, plan in zip(views, games_of, targets, plans, strict=True):
             n = plan.games.shape[0]

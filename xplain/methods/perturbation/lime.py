@@ -45,9 +45,9 @@ class Lime(PerturbationMethod):
 
     ``num_features`` keeps only the top-k features (chosen by ``feature_selection`` as
     ``lime`` does; the others get 0). The default ``num_samples=2000`` (``lime``: 5000)
-    keeps LIME's cost in line with ``kernel_shap``'s default budget (2 d + 2048): on an
-    18-token text the seed-to-seed spread of the coefficients was 17% of their mean
-    |value| at 2000 samples and 9% at 5000; pass ``num_samples=5000`` for lime's default.
+    keeps LIME's cost in line with ``kernel_shap``'s default budget (2 d + 2048), at
+    a larger seed-to-seed spread (README, "Design notes"); pass ``num_samples=5000`` for
+    lime's default.
 
     Diagnostics: ``score`` (weighted R^2 of the surrogate), ``intercept``,
     ``local_prediction`` (surrogate at the instance) vs ``prediction`` (model), and the
@@ -69,7 +69,7 @@ class Lime(PerturbationMethod):
             NONE,
             doc="width of the exponential kernel (None: lime's default for the view)",
         ),
-        "batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
+        "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
         "seed": Param(0, SEED, doc="seed of the neighbourhood (None: not reproducible)"),
     }
 
@@ -97,7 +97,8 @@ class Lime(PerturbationMethod):
             first, inverse = unique_rows(masks[1:])
             y = np.empty(n)
             y[0] = view.scores[target]
-            distinct = evaluate_target(view, masks[1:][first], target, self.params["batch_size"])
+            batch = self.params["internal_batch_size"]
+            distinct = evaluate_target(view, masks[1:][first], target, batch)
             y[1:] = distinct[inverse]
             data = masks.astype(np.float64)
             distances = cosine_distance_to_full(masks) * MASK_DISTANCE_SCALE

@@ -33,17 +33,18 @@ class Occlusion(PerturbationMethod):
     ``f(x) - f(x without the window)`` is credited to every feature it covers, and a
     feature's value is the mean over the windows covering it, as Captum's ``Occlusion``
     does. A window longer than the input is shortened to the input (noted in the
-    diagnostics). All windows go through the model in batches of ``batch_size`` masks,
-    their masks built chunk by chunk; more windows than ``xplain.limits.max_model_rows``
+    diagnostics). All windows go through the model in batches of ``internal_batch_size``
+    masks, their masks built chunk by chunk; more windows than ``xplain.limits.max_model_rows``
     are refused (ResourceLimitError) before any is scored.
     """
 
     name: ClassVar[str] = "occlusion"
     reference: ClassVar[str] = "Zeiler and Fergus 2014, arXiv:1311.2901"
+    known_truth: ClassVar[str | None] = "exact"
     parameters = {
         "window": Param(1, Interval(int, 1), doc="consecutive features hidden together"),
         "stride": Param(1, Interval(int, 1), doc="step between windows (<= window)"),
-        "batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
+        "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
     }
 
     def __init__(self, **params: Any) -> None:
@@ -63,12 +64,13 @@ class Occlusion(PerturbationMethod):
         starts = window_starts(d, window, self.params["stride"])  # [w]
         check_budget("occlusion", view, starts.shape[0], "raise stride")
         # windows in chunks, so that a long input never holds its [w, d] masks at once
-        step = self.params["batch_size"] or view.batch_size or default_batch_size(d)
+        step = self.params["internal_batch_size"] or view.batch_size or default_batch_size(d)
         step = max(1, min(step, MASK_BYTES // d))
         totals, counts = np.zeros(d), np.zeros(d)
         for first in range(0, starts.shape[0], step):
             hidden = windows_at(d, window, starts[first : first + step])  # [c, d]
-            scores = evaluate_target(view, ~hidden, target, self.params["batch_size"])  # [c]
+            batch = self.params["internal_batch_size"]
+            scores = evaluate_target(view, ~hidden, target, batch)  # [c]
             drops = float(view.scores[target]) - scores  # [c]
             totals += (hidden * drops[:, None]).sum(0)
             counts += hidden.sum(0)
