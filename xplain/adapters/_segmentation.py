@@ -6,6 +6,7 @@ scikit-image function can be overridden through ``params``.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,8 @@ def _grid(height: int, width: int, options: dict[str, Any]) -> np.ndarray:
     """A regular grid of ``rows x cols`` cells (fewer where the image is smaller)."""
     unknown = sorted(set(options) - {"rows", "cols"})
     rows, cols = options.get("rows"), options.get("cols")
-    if unknown or not all(isinstance(v, int) and not isinstance(v, bool) for v in (rows, cols)):
+    whole = (numbers.Integral,)
+    if unknown or not all(isinstance(v, whole) and not isinstance(v, bool) for v in (rows, cols)):
         raise InvalidParameterError(
             "segmentation='grid' takes segmentation_params {'rows': int >= 1, 'cols': int "
             f">= 1}}. Got {options!r}."
@@ -63,6 +65,7 @@ def _grid(height: int, width: int, options: dict[str, Any]) -> np.ndarray:
         raise InvalidParameterError(
             f"segmentation='grid' needs rows >= 1 and cols >= 1. Got rows={rows}, cols={cols}."
         )
+    rows, cols = int(rows), int(cols)
     r = np.minimum(np.arange(height) * min(rows, height) // height, rows - 1)
     c = np.minimum(np.arange(width) * min(cols, width) // width, cols - 1)
     return r[:, None] * cols + c[None, :]
@@ -84,10 +87,14 @@ def _skimage(image: np.ndarray, method: str, options: dict[str, Any]) -> np.ndar
         if method == "slic":
             # intensity distances in [0, 1] (grey) vs Lab units (colour): SLIC's balance
             options = {"compactness": 0.1 if gray else 10.0, **options}
+    fix = f"segmentation_params {options!r} are not accepted by skimage.segmentation."
     try:
-        return np.asarray(call(data, **options))
-    except TypeError as exc:
+        labels = np.asarray(call(data, **options))
+    except (TypeError, ValueError, ZeroDivisionError) as exc:  # e.g. n_segments=0
+        raise InvalidParameterError(f"{fix}{call.__name__}: {exc}") from exc
+    if labels.shape != image.shape[:2]:  # e.g. a channel_axis that is not the colours'
         raise InvalidParameterError(
-            f"segmentation_params {options!r} are not accepted by skimage.segmentation."
-            f"{call.__name__}: {exc}"
-        ) from exc
+            f"{fix}{call.__name__}: it returned labels of shape {list(labels.shape)} for an "
+            f"image of {image.shape[0]} x {image.shape[1]} pixels."
+        )
+    return labels

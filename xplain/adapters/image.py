@@ -61,6 +61,9 @@ PIXELS_PER_CALL = 1 << 22  # default model batch: about this many input values p
 
 
 def _is_mean(value: Any) -> bool:
+    items = value if isinstance(value, list | tuple | np.ndarray) else [value]
+    if any(isinstance(v, str | bool | np.bool_) for v in np.ravel(np.asarray(items, object))):
+        return False  # "0.5" and True would be read as numbers
     values = np.atleast_1d(np.asarray(value, dtype=np.float64))
     return values.ndim == 1 and values.size >= 1 and bool(np.all((values >= 0) & (values <= 1)))
 
@@ -133,6 +136,20 @@ class ImageAdapter(Adapter):
                 "mean colour, e.g. mean=(0.485, 0.456, 0.406)). Got "
                 f"baseline={self.params['baseline']!r}, mean={self.params['mean']!r}."
             )
+        if self.params["blur_sigma"] is not None and self.params["baseline"] != "blurred":
+            raise InvalidParameterError(
+                "The 'blur_sigma' parameter of ImageAdapter goes with baseline='blurred'; "
+                f"with baseline={self.params['baseline']!r} it would be ignored. Got "
+                f"blur_sigma={self.params['blur_sigma']!r}."
+            )
+        labels = [str(label) for label in self.params["labels"] or []]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise InvalidParameterError(
+                "The 'labels' parameter of ImageAdapter must name each class once (a target "
+                f"label must pick one class). Got {', '.join(map(repr, repeated))} more than "
+                "once."
+            )
         self.model = TorchClassifier(model, self.params["labels"])
         self._n_classes: int | None = None
 
@@ -162,6 +179,24 @@ class ImageAdapter(Adapter):
         pixels = to_pixels(instance)
         return segment(pixels, self.params["segmentation"], self.params["segmentation_params"])
 
+    def split_batch(self, instances: Any) -> list[Any]:
+        """The images of a batch: a list (or iterable) of images, or the first axis of a 4-D
+        array ``[N, H, W, C]`` / tensor ``[N, C, H, W]``.
+
+        A 3-D array or tensor is refused: it is one image (``[H, W, C]``, ``[C, H, W]``),
+        which would otherwise be split into rows or channels, or an ambiguous stack of
+        grey images.
+        """
+        if isinstance(instances, np.ndarray | torch.Tensor) and instances.ndim != 4:
+            layout = "[N, H, W, C]" if isinstance(instances, np.ndarray) else "[N, C, H, W]"
+            raise InvalidInputError(
+                f"explain_batch expects a list of images or a 4-D {layout} "
+                f"{type(instances).__name__}. Got shape {list(instances.shape)}, which is "
+                "one image (or a stack of grey images without a channel axis); use "
+                "explain(image) for one image, or pass a list of images."
+            )
+        return super().split_batch(instances)
+
     # -- instance --------------------------------------------------------------------------
     def encode(self, instance: Any) -> Encoded:
         pixels = to_pixels(instance)  # [H, W, C] float64 in [0, 1]
@@ -190,6 +225,14 @@ class ImageAdapter(Adapter):
                 "image size and channels the model expects, and pass preprocess= for "
                 "normalisation or resizing."
             ) from exc
+        given = self.params["labels"]
+        if given is not None and len(given) != logits.shape[1]:
+            # else the Explainer would fall back to "0", "1", ... without a word
+            raise InvalidParameterError(
+                f"The 'labels' parameter of ImageAdapter has {len(given)} labels, but the "
+                f"model scores {logits.shape[1]} classes. Pass one label per class, in the "
+                "model's output order."
+            )
         self._n_classes = logits.shape[1]
         encoded.data["logits"] = logits[0].detach()
         if self.model.reader.note:  # the model returns probabilities, or one score
@@ -199,7 +242,10 @@ class ImageAdapter(Adapter):
     def _logits(self, pixels: torch.Tensor) -> torch.Tensor:
         """Model scores ``[N, C]`` of a pixel batch ``[N, C, H, W]`` in [0, 1]."""
         preprocess = self.params["preprocess"]
-        pixels = _standard_layout(pixels)
+        # a copy in the standard layout: a model (or preprocess) that writes its input in
+        # place, as Normalize(inplace=True) does, must not change the stored pixels or
+        # baseline, nor a gradient leaf; the copy keeps the path to the pixels' gradient
+        pixels = pixels.clone(memory_format=torch.contiguous_format)
         inputs = _preprocessed(preprocess, pixels) if preprocess is not None else pixels
         return self.model.logits(_standard_layout(inputs))
 
@@ -318,6 +364,19 @@ def _preprocessed(preprocess: Any, pixels: torch.Tensor) -> Any:
             "numpy, .detach() or torch.tensor)"
         )
         raise MethodNotApplicableError(_NOT_TORCH.format(how=how))
+    if not isinstance(inputs, torch.Tensor):
+        raise InvalidParameterError(
+            "The preprocess given to ImageAdapter must return a torch.Tensor (the model's "
+            f"input batch). Got {type(inputs).__name__}; write it with torch operations."
+        )
+    if inputs.ndim == 0 or inputs.shape[0] != pixels.shape[0]:
+        got = "a scalar" if inputs.ndim == 0 else f"{inputs.shape[0]} image(s)"
+        raise InvalidParameterError(
+            f"The preprocess given to ImageAdapter must keep the batch: it received "
+            f"{pixels.shape[0]} image(s) [N, C, H, W] and returned {got} (shape "
+            f"{list(inputs.shape)}). Map each image of the batch, e.g. with operations on "
+            "the whole tensor or torch.stack([... for image in x])."
+        )
     return inputs
 
 
@@ -353,10 +412,14 @@ def to_pixels(instance: Any) -> np.ndarray:
 
     Accepts torch tensors ``[C, H, W]`` / ``[1, C, H, W]`` / ``[H, W]``, numpy arrays
     ``[H, W, C]`` / ``[1, H, W, C]`` / ``[H, W]`` and PIL images (see :func:`_pil_pixels`
-    for each mode); integers are read as 0..255, floats must lie in [0, 1].
+    for each mode); integers are read as 0..255 (uint16 is refused), floats must lie in
+    [0, 1].
     """
     if isinstance(instance, torch.Tensor):
-        array = instance.detach().cpu().numpy()
+        tensor = instance.detach().cpu()
+        if tensor.is_floating_point() and tensor.dtype not in (torch.float16, torch.float32):
+            tensor = tensor.double()  # bfloat16 and float8 have no numpy twin
+        array = tensor.numpy()
         array = _channels_last(array, "tensor", channels_first=True)
     elif isinstance(instance, np.ndarray):
         array = _channels_last(instance, "array", channels_first=False)
@@ -478,10 +541,27 @@ def _channels_last(array: np.ndarray, kind: str, channels_first: bool) -> np.nda
 
 
 def _unit_range(array: np.ndarray) -> np.ndarray:
-    """Integers 0..255 -> [0, 1]; floats are checked to be finite and in [0, 1]."""
-    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+    """Integers 0..255 -> [0, 1]; floats are checked to be finite and in [0, 1].
+
+    Complex pixels and 16-bit unsigned integers are refused: dropping an imaginary part
+    loses data, and uint16 data may be 0..255 or 0..65535 (PIL's ``I;16`` images, read
+    as value / 65535, say which).
+    """
+    if (
+        array.dtype == bool
+        or not np.issubdtype(array.dtype, np.number)
+        or np.issubdtype(array.dtype, np.complexfloating)
+    ):
         raise InvalidInputError(
-            f"Image pixels must be integers 0..255 or floats in [0, 1]. Got dtype {array.dtype}."
+            f"Image pixels must be integers 0..255 or floats in [0, 1]. Got dtype {array.dtype}"
+            f"{' (complex numbers)' if np.iscomplexobj(array) else ''}."
+        )
+    if array.dtype == np.uint16:
+        raise InvalidInputError(
+            "Image pixels of dtype uint16 are ambiguous: 16-bit data (0..65535) or 8-bit "
+            f"values (0..255)? Got values in [{int(array.min())}, {int(array.max())}]. Pass "
+            "floats in [0, 1]: image / 65535 for 16-bit data, image / 255 for 8-bit values "
+            "(a 16-bit PIL image, mode 'I;16', is read as value / 65535)."
         )
     if np.issubdtype(array.dtype, np.integer):
         low, high = int(array.min()), int(array.max())

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import torch
 
-from xplain.errors import InvalidParameterError
+from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.models.base import EvalCounter
 from xplain.models.outputs import OutputReader
 
@@ -78,4 +78,14 @@ class TorchClassifier(EvalCounter):
         self.count(inputs.shape[0])
         with eval_mode(self.module):
             out = self.module(inputs.to(self.device))
-        return self.reader.logits(out, inputs.shape[0])
+        logits = self.reader.logits(out, inputs.shape[0])
+        if inputs.requires_grad and torch.is_grad_enabled() and not logits.requires_grad:
+            # else autograd's "element 0 of tensors does not require grad" surfaces raw
+            kind = "integer" if not logits.is_floating_point() else "detached"
+            raise MethodNotApplicableError(
+                f"{type(self.module).__name__} returned {kind} scores ({logits.dtype}, "
+                "not connected to its input), which have no gradient: a gradient method "
+                "cannot explain them. Return float scores computed with torch operations, "
+                "or use a perturbation method (kernel_shap, lime, occlusion)."
+            )
+        return logits
