@@ -18,6 +18,7 @@ import torch
 
 from xplain._validation import BOOLEAN, NONE, Interval, Options, Param, validate_params
 from xplain.adapters.base import Adapter, DifferentiableView, Encoded, InterpretableView
+from xplain.display import FeatureDisplay
 from xplain.errors import InvalidInputError, InvalidParameterError
 from xplain.models.base import explained_scores
 from xplain.models.huggingface import HuggingFaceClassifier
@@ -25,6 +26,10 @@ from xplain.models.huggingface import HuggingFaceClassifier
 AGGREGATIONS = ("sum", "l2", "mean")
 BASELINES = ("pad", "mask", "zero")
 REPLACEMENTS = ("mask", "pad", "remove")
+SPREAD_ROWS = 4096  # embedding rows (evenly strided) that estimate the embeddings' spread
+# how tokenizers mark sub-words, for reports: WordPiece glues "##ing" to the previous piece;
+# byte-level BPE ("Ġ") and SentencePiece ("▁") mark a piece that starts a word
+TOKEN_DISPLAY = FeatureDisplay("tokens", options={"continuation": "##", "word_start": ["Ġ", "▁"]})
 
 
 class TextAdapter(Adapter):
@@ -45,6 +50,20 @@ class TextAdapter(Adapter):
         self.tokenizer = tokenizer
         limit = self.model.max_length
         self.max_length = min(self.params["max_length"] or limit, limit)
+        # the user's max_length cuts texts, or else the model's limit does
+        self._length_limit = (
+            f"max_length={self.max_length}"
+            if self.max_length == self.params["max_length"]
+            else f"the model accepts at most {limit} tokens"
+        )
+        self._n_special = _special_count(tokenizer)
+        if self.max_length <= self._n_special:
+            raise InvalidParameterError(
+                f"The 'max_length' parameter of TextAdapter leaves no room for a word: "
+                f"max_length={self.max_length} ({self._length_limit}), but the tokenizer adds "
+                f"{self._n_special} special tokens to every text. Pass max_length >= "
+                f"{self._n_special + 1}, or None for the model's limit."
+            )
 
     @property
     def labels(self) -> list[str]:
@@ -85,6 +104,7 @@ class TextAdapter(Adapter):
             return_offsets_mapping=merge,
         )
         ids = enc["input_ids"]  # [1, T]
+        self.model.check_ids(ids)
         special = enc.pop("special_tokens_mask")[0].numpy().astype(bool)
         offsets = enc.pop("offset_mapping", None)
         extras = {k: v for k, v in enc.items() if k != "input_ids"}
@@ -94,8 +114,8 @@ class TextAdapter(Adapter):
         full_length = len(self.tokenizer(instance, verbose=False)["input_ids"])
         if full_length > ids.shape[1]:
             notes["truncated"] = (
-                f"the text has {full_length} tokens; only the first {ids.shape[1]} "
-                f"(the model's max_length) were explained"
+                f"the text has {full_length} tokens, {self._n_special} special ones included; "
+                f"only the first {ids.shape[1]} were explained ({self._length_limit})"
             )
         groups = [[i] for i in range(len(tokens))]
         features = list(tokens)
@@ -108,6 +128,10 @@ class TextAdapter(Adapter):
             notes=notes,
             special=special,
         )
+
+    def display(self, encoded: Encoded) -> FeatureDisplay:
+        """A strip of tokens (or words), sub-word markers as the tokenizer writes them."""
+        return TOKEN_DISPLAY
 
     def _require_content(
         self, text: str, ids: np.ndarray, special: np.ndarray, tokens: list[str]
@@ -174,7 +198,7 @@ class TextAdapter(Adapter):
         encoded.data["logits"] = logits[0].detach()
         if self.model.reader.note:  # the model returns probabilities, or one score
             encoded.notes["model_output"] = self.model.reader.note
-        return torch.softmax(logits[0].double(), dim=-1).cpu().numpy()
+        return self.model.reader.prediction(logits)[0].cpu().numpy()
 
     # -- gradient view -------------------------------------------------------------------
     def _replacement_id(self, kind: str) -> int:
@@ -191,6 +215,18 @@ class TextAdapter(Adapter):
             "choose baseline='zero' or set tokenizer.pad_token."
         )
 
+    def _fill(self, kind: str, encoded: Encoded, role: str) -> int:
+        """The token id standing in for hidden tokens; a note when it is not the ``kind``
+        token asked for (the tokenizer has none, e.g. no pad token)."""
+        token_id = self._replacement_id(kind)
+        if token_id != getattr(self.tokenizer, f"{kind}_token_id", None):
+            token = self.tokenizer.convert_ids_to_tokens(token_id)
+            encoded.notes[f"{role}_note"] = (
+                f"the tokenizer has no {kind} token, so {token} (id {token_id}) served as the "
+                f"{role} ({role}={kind!r})"
+            )
+        return token_id
+
     def differentiable_view(self, encoded: Encoded, output: str) -> DifferentiableView:
         ids = encoded.data["input_ids"]
         special = torch.as_tensor(self._token_special(encoded))
@@ -199,7 +235,7 @@ class TextAdapter(Adapter):
         if kind == "zero":
             baseline = torch.where(special[None, :, None], inputs, torch.zeros_like(inputs))
         else:
-            base_ids = torch.where(special[None], ids, self._replacement_id(kind))
+            base_ids = torch.where(special[None], ids, self._fill(kind, encoded, "baseline"))
             baseline = self.model.embed(base_ids)
         extras = encoded.data["extras"]
         logits = encoded.data.get("logits")
@@ -214,7 +250,19 @@ class TextAdapter(Adapter):
             aggregate=lambda attr: self._aggregate(attr, encoded.data["groups"]),
             scores=explained_scores(logits[None], output)[0] if logits is not None else None,
             module=self.model.model,
+            noise_scale=self._embedding_spread(inputs),
         )
+
+    def _embedding_spread(self, inputs: torch.Tensor) -> float:
+        """The token embeddings' standard deviation per hidden dimension, averaged: the
+        scale of noise on this view. (The input range, the image default, is set by a few
+        outlier dimensions, about 20 spreads on MiniLM: noise that large swamps the text.)"""
+        weight = getattr(self.model.embedding_layer, "weight", None)
+        if isinstance(weight, torch.Tensor) and weight.ndim == 2 and weight.shape[0] > 1:
+            rows = weight.detach()[:: max(1, weight.shape[0] // SPREAD_ROWS)]  # [V', H]
+            return float(rows.double().std(0).mean())
+        # no embedding table to read: the spread of this text's own embeddings
+        return float(inputs.double().std(unbiased=False))
 
     def _token_special(self, encoded: Encoded) -> np.ndarray:
         """Special-token flags per token position (``encoded.special`` is per feature)."""
@@ -242,7 +290,7 @@ class TextAdapter(Adapter):
         groups = encoded.data["groups"]
         active = np.flatnonzero(~encoded.special)
         mode = self.params["replacement"]
-        fill = None if mode == "remove" else self._replacement_id(mode)
+        fill = None if mode == "remove" else self._fill(mode, encoded, "replacement")
 
         def evaluate(masks: np.ndarray) -> np.ndarray:
             masks = np.asarray(masks, dtype=bool)  # [n, d]
@@ -291,3 +339,9 @@ class TextAdapter(Adapter):
             out_extras[key] = moved
         batch = torch.where(positions < lengths, batch, pad)
         return batch, out_extras
+
+
+def _special_count(tokenizer: Any) -> int:
+    """Special tokens the tokenizer adds to one text ([CLS] and [SEP]: 2), 0 if unknown."""
+    count = getattr(tokenizer, "num_special_tokens_to_add", None)
+    return int(count(pair=False)) if callable(count) else 0

@@ -12,6 +12,11 @@ the first output, or from the first output alone) and turns every output into lo
 * one logit ``z`` -> ``[0, z]`` (probabilities ``[1 - sigmoid(z), sigmoid(z)]``; the
   logit of class 1 is ``z`` itself, as Captum explains it with ``target=0``);
 * one probability ``p`` -> ``[0, logit(p)]`` (probabilities ``[1 - p, p]``).
+
+A model may also declare what it returns (``declared``; Hugging Face's
+``config.problem_type``): ``"regression"`` scores and ``"multi_label"`` logits (one
+independent sigmoid per label) are explained as they are, and no softmax makes them
+class probabilities.
 """
 
 from __future__ import annotations
@@ -30,6 +35,16 @@ OUTPUTS_BY_KIND = {
     "probability": ("probability", "log_probability", "logits"),
     "sigmoid": ("probability", "log_probability", "logits"),
     "log_probability": ("log_probability", "probability", "logits"),
+    # declared by the model: a softmax over these outputs is no probability of the model's
+    "regression": ("logits",),
+    "multi_label": ("logits",),
+}
+DECLARED_NOTES = {
+    "regression": "the model is a regression (config.problem_type): its outputs are "
+    "explained and shown as they are, not as class probabilities",
+    "multi_label": "the model's labels are independent (config.problem_type "
+    "'multi_label_classification'): the prediction is a sigmoid per label, and the logits "
+    "are explained (a softmax over the labels would not be the model's probabilities)",
 }
 _LAST_LAYERS = {
     torch.nn.Softmax: "probability",
@@ -41,7 +56,9 @@ _LAST_LAYERS = {
 class OutputReader:
     """Reads a torch model's outputs as class logits, learning once what they are."""
 
-    def __init__(self, module: torch.nn.Module, source: str) -> None:
+    def __init__(
+        self, module: torch.nn.Module, source: str, declared: str | None = None
+    ) -> None:
         self.source = source
         self.layer = last_layer(module)
         self.structural = _LAST_LAYERS.get(type(self.layer)) if self.layer else None
@@ -50,6 +67,9 @@ class OutputReader:
             self.structural = None  # normalised over another dimension than the classes
         self.kind: str | None = self.structural  # confirmed (or not) by the first output
         self.note: str | None = None
+        if declared is not None:  # "regression" or "multi_label": nothing to learn
+            self.structural = self.kind = declared
+            self.note = DECLARED_NOTES[declared]
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -60,6 +80,16 @@ class OutputReader:
     def single_output(self) -> bool:
         """Whether the model returns one score per row (class 1's logit or probability)."""
         return self.kind in ("logit", "sigmoid")
+
+    def prediction(self, logits: torch.Tensor) -> torch.Tensor:
+        """What the model predicts ``[n, C]`` (float64), from logits this reader returned:
+        class probabilities, a sigmoid per label (multi-label) or the regression's scores."""
+        values = logits.detach().double()
+        if self.kind == "regression":
+            return values
+        if self.kind == "multi_label":
+            return torch.sigmoid(values)
+        return torch.softmax(values, dim=-1)
 
     def logits(self, output: Any, n_rows: int) -> torch.Tensor:
         """Logits ``[n_rows, C]`` (C >= 2, differentiable) of a model output, checked."""
