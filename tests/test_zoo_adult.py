@@ -80,7 +80,7 @@ def test_kernel_shap_values_sum_to_the_prediction_minus_the_background_mean(mode
     ex = models.gbt_explainer(**FAST)
     row = models.X_test.iloc[0]
     e = ex.explain(row, method="kernel_shap", max_evals=1024, seed=0, target=">50K")
-    f_x = ex.adapter.scores(ex.adapter.encode(row).data["row"][None], ex.output)[0]
+    f_x = ex.adapter.scores(ex.adapter.encode(row).row[None], ex.output)[0]
     base = ex.adapter.base_scores(ex.output)
     assert e.values.sum() == pytest.approx(f_x[1] - base[1], abs=1e-6)
     assert e.prediction[1] == pytest.approx(f_x[1], abs=1e-12)

@@ -134,7 +134,7 @@ def test_each_distinct_masked_row_is_scored_once_in_large_calls(table) -> None:
     view.evaluate(np.ones((250, 6), bool))
     assert calls == [1]  # every hybrid is the row itself: scored once
     masks = np.random.default_rng(0).random((3000, 6)) < 0.5
-    row, rows = encoded.data["row"], adapter.background.rows
+    row, rows = encoded.row, adapter.background.rows
     hybrids = np.where(masks[:, None, :], row, rows[None]).reshape(-1, 6)  # [30000, 6]
     differs = rows != row[None]  # [10, 6]
     # a hybrid is keyed by its background row and the columns it takes from it

@@ -22,6 +22,8 @@ from test_tabular_adapter import CATEGORICAL, NUMERIC, adult_like, interventiona
 
 import xplain
 from xplain.adapters import TabularAdapter
+from xplain.adapters._tabular_backends import RowSpace
+from xplain.adapters._tabular_model_space import ModelSpace
 
 QUANTILES = {"quantile_method": "averaged_inverted_cdf"}  # KBinsDiscretizer's future default
 
@@ -74,8 +76,8 @@ def test_hybrids_skip_the_preprocessing_and_score_as_the_pipeline(table, monkeyp
     frame, _ = table
     model = ordinal_trees(table)
     adapter = TabularAdapter(model, frame, background_size=15)
-    space = adapter._model_space
-    assert space is not None
+    space = adapter.backend.space
+    assert isinstance(space, ModelSpace)
     names = list(model.named_steps["pre"].get_feature_names_out())
     owners = [adapter.schema.names[j] for j in space.owners]
     assert [name.split("__")[1] for name in names] == owners  # each model column's source
@@ -93,8 +95,11 @@ def test_explanations_equal_those_through_the_whole_pipeline(table, method) -> N
     model = ordinal_trees(table)
     fast = xplain.Explainer(model, data=frame, background_size=12)
     slow = xplain.Explainer(model, data=frame, background_size=12)
-    slow.adapter.__dict__["_model_space"] = None  # every hybrid through the Pipeline
-    assert fast.adapter._model_space is not None
+    # every hybrid through the Pipeline
+    slow.adapter.backend.__dict__["space"] = RowSpace(
+        slow.adapter.backend, slow.adapter.background.rows
+    )
+    assert isinstance(fast.adapter.backend.space, ModelSpace)
     rows = frame.iloc[[3, 17, 40]]
     a = fast.explain_batch(rows, method, target=1)
     b = slow.explain_batch(rows, method, target=1)
@@ -113,8 +118,8 @@ def test_a_sparse_one_hot_output_is_assembled_densely(table) -> None:
     model = fitted(table, pre)
     assert hasattr(model.named_steps["pre"].transform(frame.iloc[:3]), "toarray")
     adapter = TabularAdapter(model, frame, background_size=10)
-    space = adapter._model_space
-    assert space is not None
+    space = adapter.backend.space
+    assert isinstance(space, ModelSpace)
     assert sorted(set(space.owners.tolist())) == list(range(6))  # one-hot groups per column
     masks = np.random.default_rng(1).random((20, 6)) < 0.5
     assert_interventional(model, frame, adapter, frame.iloc[11], masks)
@@ -158,7 +163,7 @@ def test_other_column_wise_preprocessing_is_assembled_exactly(table, pre) -> Non
     frame, _ = table
     model = fitted(table, pre)
     adapter = TabularAdapter(model, frame, background_size=10)
-    assert adapter._model_space is not None
+    assert isinstance(adapter.backend.space, ModelSpace)
     masks = np.random.default_rng(3).random((20, 6)) < 0.5
     assert_interventional(model, frame, adapter, frame.iloc[8], masks)
 
@@ -199,7 +204,7 @@ def test_other_preprocessing_keeps_the_whole_pipeline(table, pre, request) -> No
     frame, _ = table
     model = fitted(table, pre)
     adapter = TabularAdapter(model, frame, background_size=10)
-    assert adapter._model_space is None
+    assert isinstance(adapter.backend.space, RowSpace)
     if "batch-dependent" in request.node.name:
         return  # its scores depend on the batch: no row-by-row value to compare with
     masks = np.random.default_rng(2).random((10, 6)) < 0.5
@@ -210,4 +215,4 @@ def test_a_lone_estimator_has_no_preprocessing_to_skip(table) -> None:
     frame, y = table
     numeric = frame[NUMERIC]
     adapter = TabularAdapter(LogisticRegression(max_iter=500).fit(numeric, y), numeric)
-    assert adapter._model_space is None
+    assert isinstance(adapter.backend.space, RowSpace)

@@ -60,7 +60,7 @@ def _weighted_base(ex, target: int) -> float:
     background = ex.adapter.background
     inputs = torch.as_tensor(ex.adapter.encoder.encode(background.rows), dtype=torch.float64)
     with torch.no_grad():
-        logits = ex.adapter.torch.module(inputs)[:, target].numpy()
+        logits = ex.adapter.torch_module()(inputs)[:, target].numpy()
     return float(background.weights @ logits)
 
 
@@ -95,7 +95,7 @@ def _uniform_base(ex, target: int) -> float:
     background = ex.adapter.background
     inputs = torch.as_tensor(ex.adapter.encoder.encode(background.rows), dtype=torch.float64)
     with torch.no_grad():
-        return float(ex.adapter.torch.module(inputs)[:, target].mean())
+        return float(ex.adapter.torch_module()(inputs)[:, target].mean())
 
 
 @pytest.mark.parametrize("method", ["gradient_shap", *SHAPLEY])

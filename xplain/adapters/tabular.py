@@ -4,6 +4,12 @@ Models: scikit-learn estimators and Pipelines (a ColumnTransformer may one-hot e
 explanations stay per original column), xgboost / lightgbm sklearn models, torch
 networks over :class:`TabularEncoder`'s numeric encoding, and any ``f(DataFrame)``.
 
+The model is held by one backend object chosen at construction (torch network,
+scikit-learn estimator or Pipeline, any callable: :mod:`xplain.adapters._tabular_backends`),
+which scores rows and says which views it supports; an encoded row is a typed
+:class:`~xplain.adapters._tabular_rows.EncodedRow`, and what is computed per row later
+(scores, model-space inputs) is remembered by the adapter, not written into the row.
+
 Views:
 
 * interpretable (every model): a mask over columns; an absent column takes the value of
@@ -45,13 +51,14 @@ from xplain._validation import (
     validate_params,
 )
 from xplain.adapters._once import built_once, shared_property
+from xplain.adapters._tabular_backends import TabularBackend, backend_for
 from xplain.adapters._tabular_background import METHODS, summarise
 from xplain.adapters._tabular_encoder import TabularEncoder
 from xplain.adapters._tabular_hybrids import HybridScorer
 from xplain.adapters._tabular_lime import DISCRETIZERS, LimeSampler
-from xplain.adapters._tabular_model_space import ModelSpace, model_space
+from xplain.adapters._tabular_rows import EncodedRow, RowMemo
 from xplain.adapters._tabular_schema import TabularSchema, _as_frame
-from xplain.adapters._tabular_trees import TreeParts, shap_model_output, tree_parts
+from xplain.adapters._tabular_trees import TreeParts, shap_model_output
 from xplain.adapters.base import (
     Adapter,
     BaselineGames,
@@ -61,16 +68,9 @@ from xplain.adapters.base import (
     Neighbourhood,
     TreeView,
 )
-from xplain.errors import (
-    InvalidInputError,
-    InvalidParameterError,
-    MethodNotApplicableError,
-    XplainError,
-)
+from xplain.display import FeatureDisplay
+from xplain.errors import InvalidInputError, InvalidParameterError, MethodNotApplicableError
 from xplain.models.base import explained_scores
-from xplain.models.callable import CallableModel, TabularModel
-from xplain.models.sklearn import SklearnModel
-from xplain.models.torch import TorchClassifier
 
 MASKS_PER_EVALUATE = 16384  # coalitions per call of the perturbation view's evaluate
 _NAMES = InstanceOf((list, tuple), "a list of column names")
@@ -143,35 +143,20 @@ class TabularAdapter(Adapter):
         self.background = summarise(
             self.data, self.schema, p["background_size"], p["background_method"], p["seed"]
         )
-        self.torch: TorchClassifier | None = None
-        if isinstance(model, torch.nn.Module):
-            if encoder is None:
-                encoder = TabularEncoder()
-                encoder._fit(self.schema, self.data)
-            self.torch = TorchClassifier(model, p["labels"])
-            self.encoder: TabularEncoder | None = encoder
-            self.model: Any = self.torch
-            self._labels = self._bind_torch()
-        else:
-            self.encoder = encoder
-            self.model = _wrap(model, p["labels"])
-            try:
-                self.model.bind(self.schema.to_frame(self.background.rows))
-            except XplainError:
-                raise
-            except Exception as err:  # the user's model failed on its data
-                raise InvalidParameterError(
-                    f"The model failed on rows of the data ({type(err).__name__}: {err}). "
-                    "Pass as data= the training rows the model was fitted on."
-                ) from err
-            self._labels = self.model.labels
+        # the one object that scores rows, chosen by the kind of model (and bound to it)
+        self.backend: TabularBackend = backend_for(
+            model, self.schema, self.data, self.background.rows, p["labels"], encoder
+        )
+        self.model = self.backend.model  # its n_evals counts the rows evaluated
+        self.encoder: TabularEncoder | None = self.backend.encoder
+        self._labels = self.backend.labels
         _check_unique_labels(self._labels)
         self._background_cache: dict[str, np.ndarray] = {}  # [K, C] background scores per output
         self._scorers: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        self._memo: RowMemo[np.ndarray] = RowMemo()  # per encoded row: model row, scores
 
     def __repr__(self) -> str:
-        kind = type(self.torch.module if self.torch else self.model).__name__
-        return f"TabularAdapter(model={kind}, columns={len(self.schema)})"
+        return f"TabularAdapter(model={self.backend.kind}, columns={len(self.schema)})"
 
     # -- the Adapter interface -----------------------------------------------------------
     @property
@@ -180,14 +165,14 @@ class TabularAdapter(Adapter):
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return self.torch.reader.outputs if self.torch is not None else self.model.outputs
+        return self.backend.outputs
 
     @property
     def single_output(self) -> bool:
-        return self.torch is not None and self.torch.reader.single_output
+        return self.backend.single_output
 
     def torch_module(self) -> torch.nn.Module | None:
-        return self.torch.module if self.torch is not None else None
+        return self.backend.module
 
     @property
     def n_model_evals(self) -> int:
@@ -197,28 +182,29 @@ class TabularAdapter(Adapter):
     def features(self) -> list[str]:
         return list(self.schema.names)
 
-    def supports(self, view: str) -> bool:
-        if view == "differentiable":
-            return self.torch is not None
-        if view == "tree":
-            return isinstance(self._tree_parts, TreeParts)
-        return view == "interpretable"
+    def view_types(self) -> tuple[type, ...]:
+        """Masks always; gradients for a torch model; trees for a tree ensemble."""
+        gradient = (DifferentiableView,) if self.backend.differentiable else ()
+        trees = (TreeView,) if isinstance(self.backend.trees, TreeParts) else ()
+        return (*gradient, InterpretableView, *trees)
 
-    def encode(self, instance: Any) -> Encoded:
+    def encode(self, instance: Any) -> EncodedRow:
         row = self.schema.row(instance)  # [d]
-        return Encoded(
+        note = self.backend.note  # what the model returns, when not plain scores
+        return EncodedRow(
             features=self.features,
             instance=self.schema.as_dict(row),
-            data={"row": row},
-            # what the torch model returns, when it is not plain logits (learnt at bind)
-            notes={"model_output": self.torch.reader.note}
-            if self.torch is not None and self.torch.reader.note
-            else {},
+            notes={"model_output": note} if note else {},
             special=np.zeros(len(row), dtype=bool),
+            row=row,
         )
 
     def predict(self, encoded: Encoded) -> np.ndarray:
         return self.predict_batch([encoded])[0]
+
+    def display(self, encoded: Encoded) -> FeatureDisplay:
+        """One bar per column, the row's value beside it."""
+        return FeatureDisplay("bars", shown=tuple(encoded.instance.values()))  # column order
 
     def predict_batch(self, encoded: Sequence[Encoded]) -> np.ndarray:
         output = "probability" if "probability" in self.outputs else self.outputs[0]
@@ -240,9 +226,7 @@ class TabularAdapter(Adapter):
 
     def scores(self, rows: np.ndarray, output: str) -> np.ndarray:
         """Explained scores ``[n, C]`` of schema-matrix rows ``[n, d]``, in large calls."""
-        step = self.params["max_batch_rows"]
-        chunks = [self._scores(rows[i : i + step], output) for i in range(0, len(rows), step)]
-        return np.concatenate(chunks)
+        return self._chunked(self.backend.scores, rows, output)
 
     def base_scores(self, output: str) -> np.ndarray:
         """E f(background) ``[C]``: weighted mean score of the background rows (cached)."""
@@ -253,10 +237,7 @@ class TabularAdapter(Adapter):
         and charged to no explanation)."""
 
         def build() -> np.ndarray:
-            space = self._model_space
-            if space is None:
-                return self.scores(self.background.rows, output)
-            return self._inputs_scores(space.background, output)
+            return self._space_scores(self.backend.space.background, output)
 
         return built_once(self, self._background_cache, output, build)
 
@@ -264,29 +245,18 @@ class TabularAdapter(Adapter):
         """Scores of the views' hybrids (model inputs) for ``output``: one object per
         output, shared by the views, so a method can score many views' hybrids at once."""
         if output not in self._scorers:
-            scores = self.scores if self._model_space is None else self._inputs_scores
             # setdefault: two threads asking first must still share one object
-            self._scorers.setdefault(output, partial(scores, output=output))
+            self._scorers.setdefault(output, partial(self._space_scores, output=output))
         return self._scorers[output]
 
-    @shared_property
-    def _model_space(self) -> ModelSpace | None:
-        """The Pipeline's column-wise preprocessing, if it has one: hybrids are then
-        assembled in the final estimator's columns (see ``_tabular_model_space``)."""
-        return model_space(self.model, self.schema, self.data, self.background.rows)
-
     # -- perturbation view ---------------------------------------------------------------
-    def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
-        row = encoded.data["row"]  # [d]
+    def interpretable_view(self, encoded: EncodedRow, output: str) -> InterpretableView:
+        row = encoded.row  # [d]
         rows, weights = self.background.rows, self.background.weights  # [K, d], [K]
         differs = rows != row[None]  # [K, d] columns each background row changes
         d = row.shape[0]
-        space = self._model_space
-        hybrids: Callable[[np.ndarray, np.ndarray], np.ndarray] = (
-            partial(_hybrids, row, rows)
-            if space is None
-            else partial(space.hybrids, self._model_rows([encoded])[0])
-        )
+        # (game [n], mask [n, d]) -> hybrids in the space the model is scored in
+        hybrids = partial(self.backend.space.hybrids, self._model_rows([encoded])[0])
         score = self._game_scorer(output)
         evaluate = HybridScorer(
             differs,
@@ -333,15 +303,16 @@ class TabularAdapter(Adapter):
         )
 
     # -- gradient view -------------------------------------------------------------------
-    def differentiable_view(self, encoded: Encoded, output: str) -> DifferentiableView:
-        if self.torch is None or self.encoder is None:
+    def differentiable_view(self, encoded: EncodedRow, output: str) -> DifferentiableView:
+        backend = self.backend
+        if not backend.differentiable or backend.encoder is None:
             raise MethodNotApplicableError(
                 "Gradient methods need a torch model; this tabular model is a "
                 f"{type(self.model).__name__}. Use kernel_shap, lime or tree_shap."
             )
-        encoder, model = self.encoder, self.torch
-        inputs = self._encode(encoded.data["row"][None])  # [1, m]
-        background = self._encode(self.background.rows)  # [K, m]
+        encoder, module = backend.encoder, backend.module
+        inputs = backend.encode(encoded.row[None])  # [1, m]
+        background = backend.encode(self.background.rows)  # [K, m]
         weights = torch.as_tensor(self.background.weights, dtype=background.dtype)
         baseline = (weights[:, None] * background).sum(0, keepdim=True)  # [1, m]
         # noise scale: each encoded column's (weighted) standard deviation over the background
@@ -349,42 +320,35 @@ class TabularAdapter(Adapter):
         return DifferentiableView(
             inputs=inputs,
             baseline=baseline,
-            forward=lambda x: explained_scores(model.logits(x), output),
+            forward=lambda x: explained_scores(backend.logits(x), output),
             aggregate=lambda attr: encoder.to_columns(
                 attr.detach().double().cpu().numpy().reshape(-1)
             ),
             background=background,
             background_weights=self.background.weights,
-            module=model.module,
+            module=module,
             noise_scale=spread,  # [1, m]
         )
 
     # -- tree view -----------------------------------------------------------------------
-    @shared_property
-    def _tree_parts(self) -> TreeParts | str:
-        return tree_parts(self.model, self.schema, self.data, self.background.rows)
-
-    def tree_view(self, encoded: Encoded, output: str) -> TreeView:
+    def tree_view(self, encoded: EncodedRow, output: str) -> TreeView:
         return self.tree_view_batch([encoded], output)[0]
 
-    def tree_view_batch(self, encoded: Sequence[Encoded], output: str) -> list[TreeView]:
+    def tree_view_batch(self, encoded: Sequence[EncodedRow], output: str) -> list[TreeView]:
         """Tree views of many rows: one preprocessing call and one model call for all.
 
         The views share the estimator, the background and ``to_features``, so a batched
         method can stack their rows and explain them in one pass.
         """
-        parts = self._tree_parts
+        backend = self.backend
+        parts = backend.trees
         if not isinstance(parts, TreeParts):
             raise MethodNotApplicableError(f"tree_shap cannot explain this model: {parts}.")
-        rows = np.stack([e.data["row"] for e in encoded])  # [n, d]
+        rows = np.stack([e.row for e in encoded])  # [n, d]
         d = rows.shape[1]
         model_output = shap_model_output(self.model, parts.estimator, output)
         scores = self._row_scores(encoded, output)  # [n, C]
-        inputs = (  # [n, m]
-            self.model.transform(self.schema.to_frame(rows))
-            if self._model_space is None
-            else np.asarray(self._model_rows(encoded), dtype=np.float64)  # kept: no 2nd call
-        )
+        inputs = backend.tree_inputs(rows, self._model_rows(encoded))  # [n, m]
         base_scores = self.base_scores(output)
 
         def to_features(values: np.ndarray) -> np.ndarray:
@@ -394,7 +358,7 @@ class TabularAdapter(Adapter):
             TreeView(
                 model=parts.estimator,
                 row=inputs[i : i + 1],  # [1, m]
-                background=self._tree_background,
+                background=backend.tree_background,
                 model_output=model_output,
                 class_index=_identity,
                 to_features=to_features,
@@ -405,81 +369,36 @@ class TabularAdapter(Adapter):
             for i in range(len(rows))
         ]
 
-    @shared_property
-    def _tree_background(self) -> np.ndarray:
-        """The background rows in the tree model's own columns ``[K, m]`` (computed once)."""
-        return self.model.transform(self.schema.to_frame(self.background.rows))
-
     # -- calling the model ---------------------------------------------------------------
-    def _row_scores(self, encoded: Sequence[Encoded], output: str) -> np.ndarray:
-        """Scores ``[n, C]`` of encoded rows, kept on each Encoded: predicting a row and
+    def _row_scores(self, encoded: Sequence[EncodedRow], output: str) -> np.ndarray:
+        """Scores ``[n, C]`` of encoded rows, remembered per row: predicting a row and
         building its view cost one model call between them, not two."""
-        kept = [e.data.setdefault("scores", {}) for e in encoded]
-        missing = [i for i, scores in enumerate(kept) if output not in scores]
-        if missing:
-            lacking = [encoded[i] for i in missing]
-            if self._model_space is None:
-                rows = np.stack([e.data["row"] for e in lacking])  # [n_missing, d]
-                scores = self.scores(rows, output)
-            else:
-                scores = self._inputs_scores(self._model_rows(lacking), output)
-            for i, row_scores in zip(missing, scores, strict=True):
-                kept[i][output] = row_scores
-        return np.stack([scores[output] for scores in kept])
 
-    def _model_rows(self, encoded: Sequence[Encoded]) -> np.ndarray:
-        """The final estimator's inputs ``[n, m]`` of encoded rows (one preprocessing call
-        for those not seen before, kept on each Encoded)."""
-        space = self._model_space
-        assert space is not None
-        missing = [e for e in encoded if "model_row" not in e.data]
-        if missing:
-            inputs = space.transform(np.stack([e.data["row"] for e in missing]))
-            for e, model_row in zip(missing, inputs, strict=True):
-                e.data["model_row"] = model_row
-        return np.stack([e.data["model_row"] for e in encoded])
+        def compute(missing: list[EncodedRow]) -> np.ndarray:
+            return self._space_scores(self._model_rows(missing), output)
 
-    def _inputs_scores(self, inputs: np.ndarray, output: str) -> np.ndarray:
-        """Explained scores ``[n, C]`` of the final estimator's inputs, in large calls."""
-        space = self._model_space
-        assert space is not None
+        return np.stack(self._memo.get(encoded, ("scores", output), compute))
+
+    def _model_rows(self, encoded: Sequence[EncodedRow]) -> np.ndarray:
+        """The rows in the space the model is scored in ``[n, m]`` (one transform for
+        those not seen before, remembered per row)."""
+
+        def compute(missing: list[EncodedRow]) -> np.ndarray:
+            return self.backend.space.transform(np.stack([e.row for e in missing]))
+
+        return np.stack(self._memo.get(encoded, "model_row", compute))
+
+    def _space_scores(self, inputs: np.ndarray, output: str) -> np.ndarray:
+        """Explained scores ``[n, C]`` of rows in the model's space, in large calls."""
+        return self._chunked(self.backend.space.scores, inputs, output)
+
+    def _chunked(
+        self, scores: Callable[[np.ndarray, str], np.ndarray], rows: np.ndarray, output: str
+    ) -> np.ndarray:
+        """``scores`` of ``rows`` in calls of at most ``max_batch_rows`` rows ``[n, C]``."""
         step = self.params["max_batch_rows"]
-        return np.concatenate(
-            [space.scores(inputs[i : i + step], output) for i in range(0, len(inputs), step)]
-        )
-
-    def _scores(self, rows: np.ndarray, output: str) -> np.ndarray:
-        """One model call on schema-matrix rows ``[n, d]`` -> scores ``[n, C]``."""
-        if self.torch is None:
-            return self.model.scores(self.schema.to_frame(rows), output)
-        with torch.no_grad():
-            logits = self.torch.logits(self._encode(rows))
-        return explained_scores(logits, output).double().cpu().numpy()
-
-    def _encode(self, rows: np.ndarray) -> torch.Tensor:
-        """Schema rows ``[n, d]`` -> the torch model's input ``[n, m]``."""
-        param = next(self.torch.module.parameters(), None)
-        dtype = param.dtype if param is not None else torch.float32
-        return torch.as_tensor(self.encoder.encode(rows), dtype=dtype)
-
-    def _bind_torch(self) -> list[str]:
-        """Call the network on the background to check its input width and outputs."""
-        try:
-            with torch.no_grad():
-                logits = self.torch.logits(self._encode(self.background.rows))
-        except RuntimeError as err:
-            raise InvalidParameterError(
-                f"The torch model cannot be called on the encoded rows "
-                f"({self.encoder.n_outputs} columns: {', '.join(self.encoder.feature_names_out)})"
-                f": {err}. Train it on TabularEncoder().fit(X_train).transform(X) and pass "
-                "encoder=."
-            ) from err
-        labels = self.torch.labels(logits.shape[1])
-        if len(labels) != logits.shape[1]:
-            raise InvalidParameterError(
-                f"{len(labels)} labels were given for a model with {logits.shape[1]} outputs."
-            )
-        return labels
+        chunks = [scores(rows[i : i + step], output) for i in range(0, len(rows), step)]
+        return np.concatenate(chunks)
 
 
 def _check_unique_labels(labels: Sequence[str]) -> None:
@@ -494,25 +413,5 @@ def _check_unique_labels(labels: Sequence[str]) -> None:
         )
 
 
-def _hybrids(row: np.ndarray, rows: np.ndarray, games: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Schema-matrix hybrids ``[n, d]``: ``row`` where ``masks`` holds, ``rows[games]`` else."""
-    return np.where(masks, row[None], rows[games])
-
-
 def _identity(target: int) -> int:
     return target
-
-
-def _wrap(model: Any, labels: Any) -> TabularModel:
-    """The model wrapper for ``model``: scikit-learn-like, or any f(DataFrame)."""
-    if isinstance(model, TabularModel):
-        return model
-    if any(callable(getattr(model, name, None)) for name in ("predict", "predict_proba")):
-        return SklearnModel(model, labels)
-    if callable(model):
-        return CallableModel(model, labels=labels)
-    raise InvalidParameterError(
-        "A tabular model must be a fitted scikit-learn-style estimator (predict / "
-        "predict_proba), a torch.nn.Module over TabularEncoder's encoding, or a function "
-        f"f(DataFrame) -> scores. Got {type(model).__name__}."
-    )
