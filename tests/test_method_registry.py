@@ -44,8 +44,9 @@ def test_every_contract_name_is_registered_with_readable_metadata():
 def test_text_gradient_methods(name):
     cls = get_method(name)
     assert issubclass(cls, GradientMethod)
-    assert cls.family == "gradient" and cls.view == "differentiable"
-    assert "text" in cls.modalities and "gradients" in cls.needs
+    assert cls.family == "gradient" and cls.view is DifferentiableView
+    row = xplain.available_methods().set_index("name").loc[name]
+    assert "text" in row.modalities.split(", ") and row.needs == "gradients"
     assert "arXiv:" in cls.reference
     assert cls.__doc__ and re.search(r"(19|20)\d\d", cls.__doc__)  # the docstring cites it
     for param in cls.parameters.values():  # every default satisfies its own constraints

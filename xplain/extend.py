@@ -1,11 +1,19 @@
-"""The public API for writing explanation methods (plugins).
+"""The public API for writing explanation methods and adapters (plugins).
+
+An adapter (a new kind of input) subclasses :class:`Adapter`: ``encode`` returns an
+:class:`Encoded` instance, the view builders return the view types above, and
+``display`` a :class:`FeatureDisplay` saying how reports draw its features (see
+``examples/timeseries_adapter.py`` and the README's "Writing an adapter").
 
 A method is one class: it declares its name, parameters (validated on construction, with
 xplain's uniform messages), paper and what it promises on known-truth models, and
 implements ``attribute_points`` (gradient methods, on a :class:`DifferentiableView`) or
-``attribute`` (perturbation methods, on an :class:`InterpretableView`). Registered, it
-runs through ``explain``, ``compare``, the metrics and the reports; check it with
-:func:`xplain.testing.check_method`. A complete plugin::
+``attribute`` (perturbation methods, on an :class:`InterpretableView`). Its ``view``
+class attribute is the view type it runs on (set by :class:`GradientMethod` and
+:class:`PerturbationMethod`; e.g. ``SpatialDifferentiableView`` for a method that needs
+an image's layout): it applies wherever an adapter offers that type or a subclass (see
+:mod:`xplain.views`). Registered, it runs through ``explain``, ``compare``, the metrics
+and the reports; check it with :func:`xplain.testing.check_method`. A complete plugin::
 
     from typing import Any, ClassVar
 
@@ -56,7 +64,8 @@ from xplain._validation import (
     Param,
     Satisfies,
 )
-from xplain.adapters.base import DifferentiableView, InterpretableView
+from xplain.adapters.base import Adapter, Encoded
+from xplain.display import FeatureDisplay
 from xplain.methods.base import (
     Attribution,
     GradientMethod,
@@ -66,14 +75,29 @@ from xplain.methods.base import (
 )
 from xplain.methods.gradient.smoothgrad import Smooth
 from xplain.registry import register_method
+from xplain.views import (
+    DifferentiableView,
+    FeatureMap,
+    Groups,
+    InterpretableView,
+    SpatialDifferentiableView,
+    Subset,
+    TreeView,
+    View,
+)
 
 __all__ = [
     "BOOLEAN",
     "NONE",
     "SEED",
+    "Adapter",
     "Attribution",
     "Constraint",
     "DifferentiableView",
+    "Encoded",
+    "FeatureDisplay",
+    "FeatureMap",
+    "Groups",
     "GradientMethod",
     "InstanceOf",
     "InterpretableView",
@@ -84,6 +108,10 @@ __all__ = [
     "PerturbationMethod",
     "Satisfies",
     "Smooth",
+    "SpatialDifferentiableView",
+    "Subset",
+    "TreeView",
+    "View",
     "gradients",
     "register_method",
 ]

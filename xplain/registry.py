@@ -1,11 +1,14 @@
 """The method registry: every explanation method is registered once, by name.
 
-Third-party packages can add methods through the ``xplain.methods`` entry-point group,
-each entry point naming a :class:`~xplain.methods.base.Method` subclass.
+The registry imports no method: each method module registers itself when imported, and
+the ``xplain`` package imports the built-in ones. Third-party packages can add methods
+through the ``xplain.methods`` entry-point group, each entry point naming a
+:class:`~xplain.methods.base.Method` subclass.
 """
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +16,7 @@ import pandas as pd
 
 from xplain._validation import did_you_mean
 from xplain.errors import InvalidParameterError, UnknownMethodError
+from xplain.views import view_name, view_type
 
 if TYPE_CHECKING:
     from xplain.methods.base import Method
@@ -24,9 +28,10 @@ _plugins_loaded = False
 
 def register_method(cls: type[Method]) -> type[Method]:
     """Register a method class under ``cls.name`` (usable as a class decorator)."""
-    from xplain.methods.base import Method
-
-    if not (isinstance(cls, type) and issubclass(cls, Method)):
+    # a subclass of Method exists only once xplain.methods.base is loaded: looking it up
+    # there, rather than importing it, keeps the registry free of method imports
+    base = sys.modules.get("xplain.methods.base")
+    if not (isinstance(cls, type) and base is not None and issubclass(cls, base.Method)):
         raise InvalidParameterError(
             f"register_method expects a subclass of xplain.methods.Method. Got {cls!r}."
         )
@@ -50,8 +55,6 @@ def _load_plugins() -> None:
     if _plugins_loaded:
         return
     _plugins_loaded = True
-    import xplain.methods  # noqa: F401  (registers the built-in methods)
-
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         register_method(entry.load())
 
@@ -80,7 +83,14 @@ def method_names() -> list[str]:
 
 
 def available_methods() -> pd.DataFrame:
-    """One row per registered method: name, family, modalities, needs and reference."""
+    """One row per registered method: name, family, modalities, needs and reference.
+
+    ``needs`` is what the method's view type takes of a model (e.g. "gradients", "masks");
+    ``modalities`` names the built-in adapters that can offer that view type (empty for a
+    plugin method whose view type only a plugin adapter offers).
+    """
+    from xplain.adapters._builtin import adapters_offering  # the names live with adapters
+
     _load_plugins()
     rows: list[dict[str, Any]] = []
     for name in sorted(_REGISTRY):
@@ -89,9 +99,15 @@ def available_methods() -> pd.DataFrame:
             {
                 "name": name,
                 "family": cls.family,
-                "modalities": ", ".join(sorted(cls.modalities)),
-                "needs": ", ".join(sorted(cls.needs)),
+                "modalities": ", ".join(sorted(adapters_offering(cls.view))),
+                "needs": _needs(cls.view),
                 "reference": cls.reference,
             }
         )
     return pd.DataFrame(rows, columns=["name", "family", "modalities", "needs", "reference"])
+
+
+def _needs(view: object) -> str:
+    """What a declared view takes of a model, for the listing (an unknown view: its name)."""
+    kind = view_type(view)
+    return getattr(kind, "needs", "") or f"a {view_name(view)} view"

@@ -35,7 +35,6 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from xplain._validation import Interval, Options, Param
-from xplain.adapters.base import DifferentiableView, InterpretableView
 from xplain.errors import (
     InvalidParameterError,
     MethodCheckError,
@@ -43,6 +42,13 @@ from xplain.errors import (
     XplainError,
 )
 from xplain.methods.base import GradientMethod, Method, PerturbationMethod
+from xplain.views import (
+    DifferentiableView,
+    InterpretableView,
+    SpatialDifferentiableView,
+    runs_on,
+    view_name,
+)
 
 __all__ = ["MethodCheckError", "check_method"]
 
@@ -82,10 +88,10 @@ def check_method(cls: type[Method], params: Mapping[str, Any] | None = None) -> 
         raise InvalidParameterError(
             f"check_method expects a subclass of xplain.extend.Method. Got {cls!r}."
         )
-    if not (issubclass(cls, GradientMethod) or cls.view == "interpretable"):
+    if not (issubclass(cls, GradientMethod) or runs_on(cls.view, InterpretableView)):
         raise MethodNotApplicableError(
             f"check_method checks methods on the differentiable and the interpretable views; "
-            f"{cls.__name__} runs on {cls.view!r}."
+            f"{cls.__name__} runs on {view_name(cls.view)}."
         )
     params = dict(params or {})
     if "seed" in cls.parameters and "seed" not in params:
@@ -327,7 +333,7 @@ def _linear_case(channels: int = 3, side: int = 6, maps: int = 4) -> _Case:
     gradient = gradient[0].numpy()  # [C, H, W], the same at every point of the domain
     with torch.no_grad():
         scores = module(inputs)[0]
-    view = DifferentiableView(
+    view = SpatialDifferentiableView(  # an image: spatial methods (Grad-CAM) run on it too
         inputs=inputs,
         baseline=baseline,
         forward=module,

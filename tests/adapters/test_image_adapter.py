@@ -10,8 +10,9 @@ from scipy.ndimage import gaussian_filter
 from torch import nn
 
 import xplain
-from xplain.adapters.image import ImageAdapter, SegmentView, to_pixels
+from xplain.adapters.image import ImageAdapter, to_pixels
 from xplain.errors import InvalidInputError, InvalidParameterError
+from xplain.views import Groups, InterpretableView
 
 SIDE = 16
 
@@ -207,14 +208,12 @@ def test_a_removed_segment_shows_the_baseline_and_batches_agree():
 
 def test_segment_values_spread_over_their_pixels_and_back():
     segments = np.array([0, 0, 1, 2, 2, 2])
-    view = SegmentView(
+    view = InterpretableView(
         n_features=3,
         evaluate=lambda m: m,
-        active=np.arange(3),
         scores=np.zeros(1),
         base_scores=np.zeros(1),
-        n_total=6,
-        segments=segments,
+        feature_map=Groups(segments, 3),
     )
     values = np.array([2.0, -1.0, 3.0])
     np.testing.assert_allclose(view.to_features(values), [1, 1, -1, 1, 1, 1])
@@ -225,11 +224,12 @@ def test_segment_values_spread_over_their_pixels_and_back():
 def test_segmentations_label_every_pixel_contiguously(method):
     adapter = ImageAdapter(make_cnn(), segmentation=method)
     view = adapter.interpretable_view(prepared(adapter, rgb_uint8()), "logits")
-    labels = np.unique(view.segments)
+    segments = view.feature_map.groups
+    labels = np.unique(segments)
     np.testing.assert_array_equal(labels, np.arange(view.n_features))
-    assert view.segments.shape == (SIDE * SIDE,) and 1 <= view.n_features <= SIDE * SIDE
+    assert segments.shape == (SIDE * SIDE,) and 1 <= view.n_features <= SIDE * SIDE
     if method == "grid":  # 8 x 8 cells of 2 x 2 pixels
-        grid = view.segments.reshape(SIDE, SIDE)
+        grid = segments.reshape(SIDE, SIDE)
         assert view.n_features == 64 and grid[0, 1] == grid[1, 0] == grid[1, 1] == grid[0, 0]
 
 

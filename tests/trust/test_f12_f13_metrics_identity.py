@@ -99,7 +99,7 @@ def test_f10_metrics_and_agreement_refuse_non_finite_values(image_pair, bad):
 
 def test_f12_image_metrics_score_segments_by_the_sum_of_their_pixels(image_pair):
     """The removal view's features are superpixels: a segment's attribution is the sum of
-    its pixels' values (``SegmentView.from_features``), not the value of pixel i."""
+    its pixels' values (the view's ``Groups`` map), not the value of pixel i."""
     first, _, explanation = image_pair
     view = first.adapter.interpretable_view(first.adapter.encode(IMAGE), explanation.output)
     d = view.n_features

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from xplain.errors import InvalidParameterError, MissingDependencyError
+from xplain._optional import skimage_segmentation
+from xplain.errors import InvalidParameterError
 
 SEGMENTATIONS = ("slic", "felzenszwalb", "quickshift", "grid")
 LIME_IMAGE_SIDE = 224  # the image size lime_image's quickshift defaults were chosen for
@@ -24,18 +25,6 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "quickshift": {"max_dist": 200.0, "ratio": 0.2},  # seeded by scikit-image (42)
     "grid": {"rows": 8, "cols": 8},
 }
-
-
-def skimage_segmentation() -> Any:
-    """The ``skimage.segmentation`` module, or a MissingDependencyError naming the fix."""
-    try:
-        from skimage import segmentation
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "Superpixel segmentation needs scikit-image: pip install scikit-image "
-            "(or pip install 'xplain[image]')."
-        ) from exc
-    return segmentation
 
 
 def segment(image: np.ndarray, method: str, params: dict[str, Any] | None = None) -> np.ndarray:

@@ -19,15 +19,15 @@ methods can be displayed, compared and evaluated on the same grid
   ``segmentation`` (scikit-image SLIC by default); a removed segment shows the baseline
   image. A segment's value is spread evenly over its pixels (value / area), so summing
   the pixel values of a segment gives back the segment's attribution (for KernelSHAP,
-  the pixel values still add up to f(x) - f(baseline)). Its inverse,
-  :meth:`SegmentView.from_features`, sums pixel values per segment: that is how a per-pixel
-  explanation from any method is scored by hiding segments (faithfulness metrics).
+  the pixel values still add up to f(x) - f(baseline)). The inverse direction of the
+  view's :class:`~xplain.views.Groups` map sums pixel values per segment: that is how a
+  per-pixel explanation from any method is scored by hiding segments (faithfulness
+  metrics).
   :meth:`ImageAdapter.segments` gives the segment map of an image.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -44,7 +44,8 @@ from xplain._validation import (
     validate_params,
 )
 from xplain.adapters._segmentation import SEGMENTATIONS, segment
-from xplain.adapters.base import Adapter, DifferentiableView, Encoded, InterpretableView
+from xplain.adapters.base import Adapter, Encoded
+from xplain.display import FeatureDisplay
 from xplain.errors import (
     InvalidInputError,
     InvalidParameterError,
@@ -53,6 +54,7 @@ from xplain.errors import (
 )
 from xplain.models.base import explained_scores
 from xplain.models.torch import TorchClassifier
+from xplain.views import Groups, InterpretableView, SpatialDifferentiableView, View
 
 AGGREGATIONS = ("max_abs", "sum", "l2")
 BASELINES = ("black", "blurred", "mean", "uniform")
@@ -66,33 +68,6 @@ def _is_mean(value: Any) -> bool:
         return False  # "0.5" and True would be read as numbers
     values = np.atleast_1d(np.asarray(value, dtype=np.float64))
     return values.ndim == 1 and values.size >= 1 and bool(np.all((values >= 0) & (values <= 1)))
-
-
-@dataclass
-class SegmentView(InterpretableView):
-    """An interpretable view whose features are superpixels; the Explanation's are pixels.
-
-    ``segments`` ``[H * W]`` gives each pixel's segment (0..n_features-1); ``active`` lists
-    the segments. ``to_features`` spreads each segment's value over its pixels (value /
-    area) and ``from_features`` sums pixel values per segment, its inverse.
-    """
-
-    segments: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-
-    @property
-    def areas(self) -> np.ndarray:
-        """Pixels per segment ``[n_features]``."""
-        return np.bincount(self.segments, minlength=self.n_features)
-
-    def to_features(self, values: np.ndarray) -> np.ndarray:
-        """Segment values ``[n_features]`` -> pixel values ``[H * W]`` (value / area)."""
-        per_segment = np.asarray(values, dtype=np.float64) / self.areas
-        return per_segment[self.segments]
-
-    def from_features(self, values: np.ndarray) -> np.ndarray:
-        """Pixel values ``[H * W]`` -> segment values ``[n_features]`` (sums)."""
-        weights = np.asarray(values, dtype=np.float64)
-        return np.bincount(self.segments, weights=weights, minlength=self.n_features)
 
 
 class ImageAdapter(Adapter):
@@ -159,6 +134,10 @@ class ImageAdapter(Adapter):
             return [str(label) for label in self.params["labels"] or []]
         return self.model.labels(self._n_classes)
 
+    def view_types(self) -> tuple[type[View], ...]:
+        """Gradients of the image (a spatial view) and masks over its segments."""
+        return (SpatialDifferentiableView, InterpretableView)
+
     def torch_module(self) -> torch.nn.Module:
         return self.model.module
 
@@ -209,6 +188,11 @@ class ImageAdapter(Adapter):
             instance=pixels,
             data={"pixels": tensor, "baseline": self._baseline(pixels, dtype)},
         )
+
+    def display(self, encoded: Encoded) -> FeatureDisplay:
+        """A pixel grid ``[H, W]`` (one feature per pixel, row-major) over the image."""
+        height, width = np.shape(encoded.instance)[:2]
+        return FeatureDisplay("grid", shape=(height, width))
 
     def predict(self, encoded: Encoded) -> np.ndarray:
         pixels = encoded.data["pixels"]
@@ -273,13 +257,13 @@ class ImageAdapter(Adapter):
         return torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1))[None], dtype=dtype)
 
     # -- gradient view ---------------------------------------------------------------------
-    def differentiable_view(self, encoded: Encoded, output: str) -> DifferentiableView:
+    def differentiable_view(self, encoded: Encoded, output: str) -> SpatialDifferentiableView:
         logits = encoded.data.get("logits")
 
         def forward(pixels: torch.Tensor) -> torch.Tensor:
             return explained_scores(self._logits(pixels), output)
 
-        return DifferentiableView(
+        return SpatialDifferentiableView(
             inputs=encoded.data["pixels"],
             baseline=encoded.data["baseline"],
             forward=forward,
@@ -302,7 +286,9 @@ class ImageAdapter(Adapter):
         return values.reshape(-1)
 
     # -- perturbation view -----------------------------------------------------------------
-    def interpretable_view(self, encoded: Encoded, output: str) -> SegmentView:
+    def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
+        """Masks over the segments; its map spreads a segment's value over its pixels
+        (value / area) and sums pixel values per segment back (:class:`Groups`)."""
         if "segments" not in encoded.data:
             encoded.data["segments"] = self.segments(encoded.instance).reshape(-1)
         segments = encoded.data["segments"]  # [H * W]
@@ -324,14 +310,12 @@ class ImageAdapter(Adapter):
 
         scores = evaluate(np.ones((1, n_segments), dtype=bool))[0]
         base_scores = evaluate(np.zeros((1, n_segments), dtype=bool))[0]
-        return SegmentView(
+        return InterpretableView(
             n_features=n_segments,
             evaluate=evaluate,
-            active=np.arange(n_segments),
             scores=scores,
             base_scores=base_scores,
-            n_total=segments.shape[0],
-            segments=segments,
+            feature_map=Groups(segments, n_segments),
         )
 
 

@@ -1,8 +1,9 @@
 """Base classes of explanation methods.
 
 A method is one class in one file, registered with :func:`xplain.register_method`. It
-declares its parameters (validated on construction), its family, what it needs from an
-adapter and the paper it comes from, and implements ``attribute(view, target)``.
+declares its parameters (validated on construction), its family, the view type it runs
+on (:mod:`xplain.views`: an adapter must offer that type or a subclass of it) and the
+paper it comes from, and implements ``attribute(view, target)``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ import numpy as np
 import torch
 
 from xplain._validation import Param, validate_params
-from xplain.adapters.base import DifferentiableView, InterpretableView
 from xplain.limits import check_rows
-
-ALL_MODALITIES = frozenset({"text", "tabular", "image"})
+from xplain.views import DifferentiableView, InterpretableView, View
 
 
 @dataclass
@@ -35,9 +34,9 @@ class Method(ABC):
 
     name: ClassVar[str]
     family: ClassVar[str]  # "gradient" or "perturbation"
-    view: ClassVar[str]  # the adapter view it runs on: "differentiable", "interpretable", "tree"
-    needs: ClassVar[frozenset[str]]  # what it needs, for humans: {"gradients"}, {"trees"}...
-    modalities: ClassVar[frozenset[str]] = ALL_MODALITIES
+    # the view type it runs on, e.g. DifferentiableView (a legacy name such as
+    # "differentiable" is still understood, see xplain.views.VIEW_NAMES)
+    view: ClassVar[type[View] | str]
     reference: ClassVar[str] = ""
     parameters: ClassVar[Mapping[str, Param]] = {}
     # deprecated parameter names -> current ones (accepted with a DeprecationWarning)
@@ -96,8 +95,7 @@ class GradientMethod(Method):
     """
 
     family: ClassVar[str] = "gradient"
-    view: ClassVar[str] = "differentiable"
-    needs: ClassVar[frozenset[str]] = frozenset({"gradients"})
+    view: ClassVar[type[View] | str] = DifferentiableView
 
     def attribute(self, view: DifferentiableView, target: int) -> Attribution:
         self.check_budget(view, 1)
@@ -130,8 +128,7 @@ class PerturbationMethod(Method):
     """A method over an :class:`InterpretableView` (binary masks -> scores)."""
 
     family: ClassVar[str] = "perturbation"
-    view: ClassVar[str] = "interpretable"
-    needs: ClassVar[frozenset[str]] = frozenset({"masks"})
+    view: ClassVar[type[View] | str] = InterpretableView
     # one name for model inputs per call across all methods (Captum's): masks per call here
     renamed: ClassVar[Mapping[str, str]] = {"batch_size": "internal_batch_size"}
 

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xplain._identity import instance_fingerprint
-from xplain.adapters.base import Encoded, InterpretableView
+from xplain.adapters.base import Encoded
 from xplain.errors import InvalidInputError, InvalidParameterError, MethodNotApplicableError
 from xplain.explanation import Explanation
 from xplain.methods.base import Method
 from xplain.methods.build import build_method
 from xplain.methods.perturbation._sampling import check_budget
+from xplain.views import InterpretableView
 
 if TYPE_CHECKING:
     from xplain.explainer import Explainer
@@ -99,6 +100,13 @@ def chunks(n: int, bytes_per_row: int) -> Iterator[tuple[int, int]]:
         yield start, min(n, start + step)
 
 
+def writable_instance(explanation: Explanation) -> Any:
+    """The explained instance, as a writable copy where it is an array (an Explanation's
+    own is read-only, and adapters may hand it to torch, which warns on such arrays)."""
+    instance = explanation.instance
+    return instance.copy() if isinstance(instance, np.ndarray) else instance
+
+
 def encode_again(explainer: Explainer, explanation: Explanation) -> Encoded:
     """Encode the explained instance again and check the explanation belongs to it.
 
@@ -124,7 +132,7 @@ def encode_again(explainer: Explainer, explanation: Explanation) -> Encoded:
             "a metric would score this explainer's model on it. Evaluate an explanation with "
             "the explainer that produced it (or re-explain the instance with this explainer)."
         )
-    encoded = explainer.adapter.encode(explanation.instance)
+    encoded = explainer.adapter.encode(writable_instance(explanation))
     if list(encoded.features) != list(explanation.features):
         raise InvalidParameterError(
             f"The explanation has {len(explanation.features)} features but this explainer "
@@ -147,20 +155,20 @@ def masked_scores(
     explainer: Explainer, explanation: Explanation, batch_size: int | None = None
 ) -> MaskedScores:
     """The explanation's attributions on the adapter's interpretable (mask) view."""
-    if not explainer.adapter.supports("interpretable"):
+    if not explainer.adapter.supports(InterpretableView):
         raise MethodNotApplicableError(
             f"This metric removes features through the adapter's perturbation view, which "
             f"{type(explainer.adapter).__name__} does not offer."
         )
     encoded = encode_again(explainer, explanation)
-    view = explainer.adapter.interpretable_view(encoded, explanation.output)
+    view = explainer.adapter.view(InterpretableView, encoded, explanation.output)
     if view.n_features == 0:
         raise InvalidInputError(
             "The explained instance has no features that can be removed (only special "
             "ones), so removal metrics are undefined for it."
         )
-    # the view's own map (image segments sum their pixels' values; text and tabular views
-    # keep their active features)
+    # the only way from the explanation's features to the view's: its feature map (image
+    # segments sum their pixels' values; text and tabular views keep their active features)
     values = view.from_features(np.asarray(explanation.values, dtype=np.float64))
     return MaskedScores(view, values, explanation.target, batch_size or DEFAULT_BATCH_SIZE)
 

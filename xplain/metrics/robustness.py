@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from xplain._validation import SEED, Interval, Param, validate_params
-from xplain.adapters.base import InterpretableView, Neighbourhood
 from xplain.errors import MethodNotApplicableError
 from xplain.explanation import Explanation
 from xplain.limits import check_memory, check_rows
 from xplain.methods.base import GradientMethod
 from xplain.metrics._common import encode_again, rebuild_method
+from xplain.views import InterpretableView, Neighbourhood, runs_on
 
 if TYPE_CHECKING:
     from xplain.explainer import Explainer
@@ -65,8 +66,8 @@ def max_sensitivity(
     adapter = explainer.adapter
     active = ~explanation._special_flags()
     original = np.asarray(explanation.values, dtype=np.float64)[active]  # [d]
-    if isinstance(algorithm, GradientMethod) and adapter.supports("differentiable"):
-        view = adapter.differentiable_view(encoded, explanation.output)
+    if isinstance(algorithm, GradientMethod) and adapter.supports(algorithm.view):
+        view = adapter.view(algorithm.view, encoded, explanation.output)
         generator = torch.Generator()
         if p["seed"] is None:
             generator.seed()
@@ -88,8 +89,8 @@ def max_sensitivity(
             ]
         )
         return _largest_change(perturbed, original[None], np.ones_like(perturbed, dtype=bool))
-    if algorithm.view == "interpretable" and adapter.supports("interpretable"):
-        view = adapter.interpretable_view(encoded, explanation.output)
+    if runs_on(algorithm.view, InterpretableView) and adapter.supports(algorithm.view):
+        view = adapter.view(algorithm.view, encoded, explanation.output)
         base = view.from_features(np.asarray(explanation.values, dtype=np.float64))  # [d]
         rng = np.random.default_rng(p["seed"])
         n_hidden = min(p["n_samples"], view.n_features)
@@ -120,15 +121,13 @@ def _hiding(view: InterpretableView, j: int) -> InterpretableView:
     # method that uses one is refused when it asks; the others only mask features
     sampled = view.sample_neighbourhood is not None
     nulls = view.null_players if view.null_players is not None else np.zeros_like(keep)
-    return InterpretableView(
-        n_features=view.n_features,
+    return replace(  # the same features and feature map, another game
+        view,
         evaluate=evaluate,
-        active=view.active,
         scores=np.asarray(view.evaluate(keep[None]))[0],
-        base_scores=view.base_scores,
-        n_total=view.n_total,
         sample_neighbourhood=_no_neighbourhood if sampled else None,
         null_players=nulls | ~keep,  # the hidden feature changes no score
+        baseline_games=None,  # the games are of the unhidden input
     )
 
 

@@ -14,7 +14,7 @@ from xplain._validation import NONE, SEED, InstanceOf, Param, validate_params
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.explanation import Explanation
 from xplain.limits import check_rows
-from xplain.metrics._common import encode_again, rebuild_method
+from xplain.metrics._common import encode_again, rebuild_method, writable_instance
 from xplain.metrics.agreement import rank_correlation
 
 if TYPE_CHECKING:
@@ -79,12 +79,13 @@ def model_parameter_randomisation(
     else:
         generator.manual_seed(p["seed"])
 
+    instance = writable_instance(explanation)
     rows = []
     for step, (name, parameters) in enumerate(groups, start=1):
         with torch.no_grad():
             for param in parameters:
                 param.copy_(_redraw(param, generator))
-        again = clone.explain(explanation.instance, method, explanation.target, **params)
+        again = clone.explain(instance, method, explanation.target, **params)
         values = np.asarray(again.values, dtype=np.float64)[active]
         rows.append(
             {

@@ -21,6 +21,7 @@ from torch import nn
 import xplain
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.methods.gradient.grad_cam import GradCam
+from xplain.views import SpatialDifferentiableView
 
 
 def captum_grad_cam(model, layer, x, target, relu=True, mode="bilinear"):
@@ -146,4 +147,4 @@ def test_explainer_runs_grad_cam_on_images_only():
     assert e.values.shape == (SIDE * SIDE,) and e.image_shape == (SIDE, SIDE)
     theirs = captum_grad_cam(model, model[3], image[None], 2)[0, 0].reshape(-1).numpy()
     np.testing.assert_allclose(e.values, theirs, rtol=1e-12, atol=1e-15)
-    assert GradCam.modalities == frozenset({"image"})
+    assert GradCam.view is SpatialDifferentiableView  # images: the view type, no modality

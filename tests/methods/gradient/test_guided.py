@@ -12,11 +12,11 @@ from conftest_image import hook_count, image_view, make_cnn, random_image, relat
 from torch import nn
 
 import xplain
-from xplain.adapters.base import DifferentiableView
 from xplain.errors import MethodNotApplicableError
 from xplain.methods.base import gradients
 from xplain.methods.gradient.guided_backprop import GuidedBackprop
 from xplain.methods.gradient.guided_grad_cam import GuidedGradCam
+from xplain.views import DifferentiableView, SpatialDifferentiableView
 
 
 def captum(attribution, *args, **kwargs) -> torch.Tensor:
@@ -106,8 +106,8 @@ def test_a_model_without_relu_modules_is_not_applicable():
 
 
 def test_guided_backprop_applies_to_any_torch_view_guided_grad_cam_to_images():
-    assert GuidedBackprop.modalities == frozenset({"text", "tabular", "image"})
-    assert GuidedGradCam.modalities == frozenset({"image"})
+    assert GuidedBackprop.view is DifferentiableView
+    assert GuidedGradCam.view is SpatialDifferentiableView
     e = xplain.Explainer(make_cnn(), modality="image").explain(random_image(), "guided_backprop")
     assert e.values.shape == (256,) and e.diagnostics["guided_relus"] == 2
 

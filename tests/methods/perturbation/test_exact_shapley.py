@@ -15,6 +15,7 @@ from synthetic_views import (
 from xplain.errors import InvalidParameterError, XplainError
 from xplain.methods.perturbation.exact_shapley import ExactShapley, shapley_from_values
 from xplain.registry import get_method
+from xplain.views import InterpretableView
 
 
 @pytest.mark.parametrize("d", [2, 3, 5, 6])
@@ -104,7 +105,7 @@ def test_bad_parameters() -> None:
 
 def test_registered() -> None:
     assert get_method("exact_shapley") is ExactShapley
-    assert ExactShapley.family == "perturbation" and ExactShapley.view == "interpretable"
+    assert ExactShapley.family == "perturbation" and ExactShapley.view is InterpretableView
 
 
 def test_on_text_equals_full_budget_kernel_shap(text_explainer) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import torch
 
-from xplain.adapters.base import DifferentiableView
 from xplain.errors import MethodNotApplicableError
 from xplain.methods.base import gradients
 from xplain.methods.gradient._hooks import forward_hooks
+from xplain.views import DifferentiableView
 
 
 class _GuidedRelu(torch.autograd.Function):

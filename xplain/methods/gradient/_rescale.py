@@ -43,9 +43,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from xplain.adapters.base import DifferentiableView
 from xplain.errors import MethodNotApplicableError
 from xplain.methods.gradient._hooks import this_thread_only
+from xplain.views import DifferentiableView
 
 ELEMENTWISE: tuple[type[nn.Module], ...] = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,

@@ -7,11 +7,11 @@ from typing import Any, ClassVar
 import torch
 
 from xplain._validation import NONE, Interval, Param
-from xplain.adapters.base import DifferentiableView
 from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod
 from xplain.methods.gradient._rescale import rescale_gradients
 from xplain.registry import register_method
+from xplain.views import DifferentiableView
 
 
 @register_method
@@ -45,7 +45,6 @@ class DeepLift(GradientMethod):
     """
 
     name: ClassVar[str] = "deeplift"
-    needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules"})
     reference: ClassVar[str] = "Shrikumar et al. 2017, arXiv:1704.02685"
     known_truth: ClassVar[str | None] = "exact"
     parameters = {

@@ -8,13 +8,13 @@ import numpy as np
 import torch
 
 from xplain._validation import NONE, SEED, Interval, Param
-from xplain.adapters.base import DifferentiableView
 from xplain.limits import check_memory
 from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod
 from xplain.methods.gradient._rescale import rescale_gradients
 from xplain.methods.gradient.deeplift import DeepLift
 from xplain.registry import register_method
+from xplain.views import DifferentiableView
 
 NO_BACKGROUND = (
     "no background data was given, so the view's baseline served as a one-row background "
@@ -49,7 +49,6 @@ class DeepShap(GradientMethod):
     """
 
     name: ClassVar[str] = "deepshap"
-    needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules", "background"})
     reference: ClassVar[str] = "Lundberg & Lee 2017, arXiv:1705.07874"
     known_truth: ClassVar[str | None] = "exact"
     parameters = {

@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from xplain._validation import BOOLEAN, NONE, InstanceOf, Interval, Options, Param, did_you_mean
-from xplain.adapters.base import DifferentiableView
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.methods.base import GradientMethod
 from xplain.methods.gradient._hooks import forward_hooks
 from xplain.registry import register_method
+from xplain.views import DifferentiableView, SpatialDifferentiableView, View
 
 INTERPOLATIONS = ("bilinear", "bicubic", "nearest")
 LAYER = Param(
@@ -46,8 +46,7 @@ class GradCam(GradientMethod):
     """
 
     name: ClassVar[str] = "grad_cam"
-    needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules"})
-    modalities: ClassVar[frozenset[str]] = frozenset({"image"})
+    view: ClassVar[type[View] | str] = SpatialDifferentiableView  # needs the image layout
     reference: ClassVar[str] = "Selvaraju et al. 2017, arXiv:1610.02391"
     parameters = {
         "layer": LAYER,

@@ -8,11 +8,11 @@ import numpy as np
 import torch
 
 from xplain._validation import NONE, SEED, Interval, Param
-from xplain.adapters.base import DifferentiableView
 from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod, gradients
 from xplain.methods.gradient._budget import check_noise, rows_per_chunk
 from xplain.registry import register_method
+from xplain.views import DifferentiableView
 
 
 @register_method
@@ -41,7 +41,6 @@ class GradientShap(GradientMethod):
     """
 
     name: ClassVar[str] = "gradient_shap"
-    needs: ClassVar[frozenset[str]] = frozenset({"gradients", "background"})
     reference: ClassVar[str] = "Erion et al. 2021, arXiv:1906.10670"
     known_truth: ClassVar[str | None] = "exact"
     parameters = {

@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 import torch
 
 from xplain._validation import NONE, Interval, Param
-from xplain.adapters.base import DifferentiableView
 from xplain.methods.base import GradientMethod
 from xplain.methods.gradient._guided import guided_gradients, without_relus
 from xplain.registry import register_method
+from xplain.views import DifferentiableView
 
 
 @register_method
@@ -29,7 +29,6 @@ class GuidedBackprop(GradientMethod):
     """
 
     name: ClassVar[str] = "guided_backprop"
-    needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules"})
     reference: ClassVar[str] = "Springenberg et al. 2015, arXiv:1412.6806"
     known_truth: ClassVar[str | None] = "gradient"
     parameters = {

@@ -6,11 +6,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from xplain.adapters.base import DifferentiableView
 from xplain.methods.base import GradientMethod
 from xplain.methods.gradient._guided import guided_gradients, without_relus
 from xplain.methods.gradient.grad_cam import BATCH, INTERPOLATION, LAYER, grad_cam_maps
 from xplain.registry import register_method
+from xplain.views import DifferentiableView, SpatialDifferentiableView, View
 
 
 @register_method
@@ -27,8 +27,7 @@ class GuidedGradCam(GradientMethod):
     """
 
     name: ClassVar[str] = "guided_grad_cam"
-    needs: ClassVar[frozenset[str]] = frozenset({"gradients", "modules"})
-    modalities: ClassVar[frozenset[str]] = frozenset({"image"})
+    view: ClassVar[type[View] | str] = SpatialDifferentiableView  # needs the image layout
     reference: ClassVar[str] = "Selvaraju et al. 2017, arXiv:1610.02391"
     parameters = {
         "layer": LAYER,

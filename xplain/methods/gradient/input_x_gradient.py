@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 import torch
 
 from xplain._validation import NONE, Interval, Param
-from xplain.adapters.base import DifferentiableView
 from xplain.methods.base import GradientMethod, gradients
 from xplain.registry import register_method
+from xplain.views import DifferentiableView
 
 
 @register_method

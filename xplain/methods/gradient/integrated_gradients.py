@@ -7,13 +7,13 @@ from typing import Any, ClassVar
 import torch
 
 from xplain._validation import BOOLEAN, NONE, Interval, Options, Param
-from xplain.adapters.base import DifferentiableView
 from xplain.errors import InvalidParameterError
 from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod, gradients
 from xplain.methods.gradient._budget import rows_per_chunk
 from xplain.methods.gradient._quadrature import RULES, quadrature
 from xplain.registry import register_method
+from xplain.views import DifferentiableView
 
 DEFAULT_STEPS = 16  # Gauss-Legendre and the Riemann rules
 NESTED_START = 9  # adaptive trapezoid: nodes 9, 17, 33, ... (8, 16, 32... intervals)

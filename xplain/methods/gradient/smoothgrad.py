@@ -8,11 +8,11 @@ import numpy as np
 import torch
 
 from xplain._validation import SEED, Interval, Options, Param
-from xplain.adapters.base import DifferentiableView
 from xplain.errors import InvalidParameterError
 from xplain.methods.base import GradientMethod, Method
 from xplain.methods.gradient._budget import check_noise, rows_per_chunk
 from xplain.registry import get_method, register_method
+from xplain.views import DifferentiableView
 
 VARIANTS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 NOISE_PARAMETERS = {

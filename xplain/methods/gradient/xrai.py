@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from xplain._optional import skimage_segmentation
 from xplain._validation import NONE, Interval, Param, Satisfies
-from xplain.adapters._segmentation import skimage_segmentation
-from xplain.adapters.base import DifferentiableView
 from xplain.methods.base import GradientMethod
 from xplain.methods.gradient.grad_cam import in_first_channel
 from xplain.methods.gradient.integrated_gradients import IntegratedGradients
 from xplain.registry import register_method
+from xplain.views import DifferentiableView, SpatialDifferentiableView, View
 
 REFERENCE_SIDE = 224  # the reference implementation segments images resized to 224 x 224
 SCALES = (50.0, 100.0, 150.0, 250.0, 500.0, 1200.0)  # its Felzenszwalb scales
@@ -56,7 +56,7 @@ class Xrai(GradientMethod):
     """
 
     name: ClassVar[str] = "xrai"
-    modalities: ClassVar[frozenset[str]] = frozenset({"image"})
+    view: ClassVar[type[View] | str] = SpatialDifferentiableView  # needs the image layout
     reference: ClassVar[str] = "Kapishnikov et al. 2019, arXiv:1906.02825"
     # ranks regions of its own segmentation by IG from its own black and white baselines:
     # no per-pixel closed form on xplain.testing's linear model

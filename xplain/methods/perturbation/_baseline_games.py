@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from xplain.adapters.base import BaselineGames
 from xplain.methods.perturbation._sampling import ShapleyDesign, exact_design, shapley_design
 from xplain.methods.perturbation._surrogate import shapley_regression
 from xplain.methods.perturbation.exact_shapley import shapley_from_values
+from xplain.views import BaselineGames
 
 MIN_SAMPLED_PAIRS = 2  # a sampled game gets this many pairs beyond its 2 m outer coalitions
 

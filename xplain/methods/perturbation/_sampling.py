@@ -12,9 +12,9 @@ from itertools import combinations
 
 import numpy as np
 
-from xplain.adapters.base import InterpretableView
 from xplain.limits import check_memory, check_rows
 from xplain.methods.perturbation._kernels import shapley_coalition_weight, shapley_size_mass
+from xplain.views import InterpretableView
 
 MASK_ENTRIES_PER_CALL = 32768  # default batch: about this many mask entries per model call
 MAX_DRAW_ROUNDS = 64  # rounds of fresh draws when duplicates leave budget unspent
@@ -78,7 +78,7 @@ def without_null_players(view: InterpretableView) -> tuple[InterpretableView, np
         view,
         n_features=int(keep.shape[0]),
         evaluate=evaluate,
-        active=view.active[keep],
+        feature_map=view.feature_map.restrict(keep),
         sample_neighbourhood=None,
         null_players=None,
     )

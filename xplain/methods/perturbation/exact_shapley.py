@@ -9,7 +9,6 @@ from typing import ClassVar
 import numpy as np
 
 from xplain._validation import NONE, Interval, Param
-from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
 from xplain.methods._completeness import efficiency
 from xplain.methods.base import Attribution, PerturbationMethod
@@ -20,6 +19,7 @@ from xplain.methods.perturbation._sampling import (
     without_null_players,
 )
 from xplain.registry import register_method
+from xplain.views import InterpretableView
 
 MATRIX_PLAYERS = 14  # games up to this size use a cached [d, 2^d] matrix (1.8 MB at 14)
 

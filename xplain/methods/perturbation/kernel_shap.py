@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from xplain._validation import BOOLEAN, NONE, SEED, Interval, Param
-from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
 from xplain.limits import check_memory, check_rows
 from xplain.methods._completeness import efficiency
@@ -31,6 +30,7 @@ from xplain.methods.perturbation._surrogate import (
     shapley_regression,
 )
 from xplain.registry import register_method
+from xplain.views import InterpretableView
 
 DEFAULT_RANDOM_EVALS = 2048  # on top of the 2 d singletons and leave-one-outs
 CONVERGENCE_RATIO = 0.01  # converged: max std_err <= 1% of the largest |phi|

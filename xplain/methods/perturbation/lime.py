@@ -8,7 +8,6 @@ from typing import ClassVar
 import numpy as np
 
 from xplain._validation import NONE, SEED, Interval, Options, Param
-from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.limits import check_memory, check_rows
 from xplain.methods.base import Attribution, PerturbationMethod
@@ -21,6 +20,7 @@ from xplain.methods.perturbation._sampling import (
 )
 from xplain.methods.perturbation._surrogate import SELECTIONS, ridge_surrogate
 from xplain.registry import register_method
+from xplain.views import InterpretableView
 
 DEFAULT_SAMPLES = 2000
 MASK_DISTANCE_SCALE = 100.0  # lime_text: cosine distance x 100 ...

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from xplain._validation import NONE, Interval, Param
-from xplain.adapters.base import InterpretableView
 from xplain.errors import InvalidParameterError
 from xplain.methods.base import Attribution, PerturbationMethod
 from xplain.methods.perturbation._sampling import (
@@ -18,6 +17,7 @@ from xplain.methods.perturbation._sampling import (
     windows_at,
 )
 from xplain.registry import register_method
+from xplain.views import InterpretableView
 
 MASK_BYTES = 2**26  # window masks held at once (64 MiB)
 

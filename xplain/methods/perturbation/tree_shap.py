@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from xplain._validation import NONE, Options, Param
-from xplain.adapters.base import TreeView
 from xplain.errors import InvalidParameterError, MethodNotApplicableError, MissingDependencyError
 from xplain.methods._completeness import efficiency
 from xplain.methods.base import Attribution, Method
 from xplain.registry import register_method
+from xplain.views import TreeView, View
 
 PERTURBATIONS = ("interventional", "tree_path_dependent")
 
@@ -66,9 +66,7 @@ class TreeShap(Method):
 
     name: ClassVar[str] = "tree_shap"
     family: ClassVar[str] = "perturbation"
-    view: ClassVar[str] = "tree"
-    needs: ClassVar[frozenset[str]] = frozenset({"trees"})
-    modalities: ClassVar[frozenset[str]] = frozenset({"tabular"})
+    view: ClassVar[type[View] | str] = TreeView
     reference: ClassVar[str] = "Lundberg et al. 2020, Nature Machine Intelligence, arXiv:1905.04610"
     parameters = {
         "feature_perturbation": Param(
