@@ -183,3 +183,15 @@ def test_html_escapes_text_and_labels(tiny_bert, minilm_tokenizer, tmp_path):
             assert "&lt;img src=x onerror=alert(1)&gt;" in html  # a predicted or target label
     assert "&lt;b&gt;bold&lt;/b&gt;" in explanations[1].to_html()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in whole.to_html()
+
+
+@pytest.mark.parametrize("k", [0, -1, True, 2.5, "3"])
+def test_top_refuses_a_k_that_is_not_a_positive_int(k):
+    e = xplain.Explanation(
+        features=["a", "b"], values=np.array([1.0, -2.0]), target=0, target_label="0",
+        prediction=np.array([1.0]), labels=["0"], method="m", params={}, diagnostics={},
+        n_model_evals=0, seconds=0.0, modality="tabular", output="raw",
+    )
+    with pytest.raises(xplain.InvalidParameterError, match="'k' parameter of top"):
+        e.top(k)
+    assert list(e.top(1)["feature"]) == ["b"]

@@ -188,7 +188,8 @@ def test_a_dict_without_its_instance_renders_but_metrics_refuse_it(image_explain
     data = {k: v for k, v in e.to_dict().items() if k != "instance"}
     restored = Explanation.from_dict(data)
     assert restored.instance is None and restored != e
-    assert "(0, 0)" in restored.to_html()  # no pixels to draw: one row per pixel feature
+    # no pixels to draw: the heat map alone, over white
+    assert restored.image_shape == e.image_shape and "data:image/png" in restored.to_html()
     with pytest.raises(InvalidParameterError, match="does not carry its instance.*from_dict"):
         metrics.deletion_auc(image_explainer, restored)
 
@@ -229,3 +230,16 @@ def test_comparison_round_trips_with_its_evaluation(tabular_explainer):
     again = restored.evaluate(explainer=tabular_explainer)
     pd.testing.assert_frame_equal(again[["deletion_auc", "completeness_gap"]],
                                   c.evaluation[["deletion_auc", "completeness_gap"]])
+
+
+def test_save_html_into_a_missing_folder_is_a_clear_error(tmp_path):
+    e = Explanation(
+        features=["a"], values=np.array([1.0]), target=0, target_label="0",
+        prediction=np.array([1.0]), labels=["0"], method="m", params={}, diagnostics={},
+        n_model_evals=0, seconds=0.0, modality="tabular", output="raw",
+    )
+    with pytest.raises(InvalidParameterError, match="does not exist"):
+        e.save_html(tmp_path / "missing" / "r.html")
+    (tmp_path / "r.html").mkdir()  # a folder where the file should go
+    with pytest.raises(InvalidParameterError, match="Cannot save the report"):
+        e.save_html(tmp_path / "r.html")

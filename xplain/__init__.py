@@ -29,7 +29,11 @@ from xplain.errors import (
 )
 from xplain.explainer import Explainer
 from xplain.explanation import Explanation
-from xplain.methods.base import GradientMethod, Method, PerturbationMethod
+from xplain.methods import (  # importing xplain.methods registers the built-in methods
+    GradientMethod,
+    Method,
+    PerturbationMethod,
+)
 from xplain.registry import available_methods, register_method
 
 __version__ = "0.1.0"

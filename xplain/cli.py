@@ -35,6 +35,7 @@ from xplain._cli_loading import (
     one_line,
     read_csv,
 )
+from xplain.adapters._builtin import BUILT_IN
 from xplain.errors import XplainError
 from xplain.explainer import labelled
 
@@ -546,11 +547,14 @@ def table(
 @cli.command()
 @click.option(
     "--modality",
-    type=click.Choice(["text", "tabular", "image"]),
-    help="Only the methods for this modality.",
+    type=click.Choice(list(BUILT_IN)),
+    help="Only the methods this built-in adapter can run.",
 )
 def methods(modality: str | None) -> None:
-    """List the registered explanation methods."""
+    """List the registered explanation methods.
+
+    The modalities column names the built-in adapters offering a method's view type.
+    """
     frame = xplain.available_methods()[["name", "family", "modalities", "needs"]]
     if modality is not None:
         frame = frame[frame["modalities"].str.split(", ").map(lambda m: modality in m)]

@@ -12,6 +12,7 @@ import numpy as np
 
 from xplain._identity import instance_fingerprint, model_fingerprint
 from xplain._validation import Options, Param, validate_params
+from xplain.adapters._builtin import BUILT_IN, make_adapter
 from xplain.adapters.base import Adapter, Encoded
 from xplain.errors import (
     InvalidParameterError,
@@ -25,16 +26,11 @@ from xplain.methods.base import Method
 from xplain.methods.build import build_method
 from xplain.models.base import EvalCounter, evaluated_in_this_thread
 from xplain.registry import get_method, method_names
+from xplain.views import DifferentiableView, runs_on, view_name, view_type
 
 if TYPE_CHECKING:
     from xplain.comparison import Comparison
 
-_MODALITIES = ("text", "tabular", "image")
-_VIEW_REASONS = {
-    "differentiable": "it needs gradients and the model is not differentiable",
-    "interpretable": "it needs a perturbation view, which this adapter lacks",
-    "tree": "it needs a tree ensemble (scikit-learn trees, xgboost, lightgbm)",
-}
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,7 @@ class Explainer:
     """
 
     _parameters = {
-        "modality": Param(None, Options((None, *_MODALITIES)), doc="force a modality"),
+        "modality": Param(None, Options((None, *BUILT_IN)), doc="pick a built-in adapter"),
     }
 
     def __init__(
@@ -114,7 +110,7 @@ class Explainer:
                 "explicit adapter; configure the adapter itself instead."
             )
         self.model = model
-        self.adapter = adapter if adapter is not None else _make_adapter(
+        self.adapter = adapter if adapter is not None else make_adapter(
             model, tokenizer, data, params["modality"], adapter_params
         )
         allowed = self.adapter.outputs
@@ -356,6 +352,7 @@ class Explainer:
             instance=encoded.instance,
             model_id=self.model_id,
             instance_id=instance_fingerprint(encoded.instance),
+            display=self.adapter.display(encoded),
         )
 
     def _target(
@@ -391,7 +388,8 @@ class Explainer:
         return list(labels) if len(labels) == n_outputs else [str(i) for i in range(n_outputs)]
 
     def _default_method(self) -> str:
-        return "integrated_gradients" if self.adapter.supports("differentiable") else "kernel_shap"
+        gradients = self.adapter.supports(DifferentiableView)
+        return "integrated_gradients" if gradients else "kernel_shap"
 
     def _build(self, method: str | Method, params: dict[str, Any]) -> Method:
         """The method object named by ``method`` (built with ``params``), or ``method``
@@ -425,11 +423,19 @@ class Explainer:
         return algorithm
 
     def _why_not(self, cls: type[Method]) -> str | None:
-        if self.adapter.modality not in cls.modalities:
-            return f"it supports {', '.join(sorted(cls.modalities))}, not {self.adapter.modality}"
-        if not self.adapter.supports(cls.view):
-            return _VIEW_REASONS.get(cls.view, f"the adapter offers no {cls.view} view")
-        return cls.unavailable(self.adapter.torch_module())
+        return _view_missing(self.adapter, cls) or cls.unavailable(self.adapter.torch_module())
+
+
+def _view_missing(adapter: Adapter, cls: type[Method]) -> str | None:
+    """Why ``adapter`` offers no view of the type ``cls`` runs on (None: it does)."""
+    if adapter.supports(cls.view):
+        return None
+    kind = view_type(cls.view)
+    offered = ", ".join(t.__name__ for t in adapter.view_types()) or "none"
+    return getattr(kind, "missing", "") or (
+        f"it runs on a {view_name(cls.view)} view, which {type(adapter).__name__} does not "
+        f"offer (it offers: {offered})"
+    )
 
 
 def algorithm_label(method: str | Method) -> str:
@@ -449,11 +455,18 @@ def resolve_target(target: int | str | None, probabilities: np.ndarray, labels: 
     if target is None:
         return int(np.argmax(probabilities))
     if isinstance(target, str):
-        if target in labels:
-            return labels.index(target)
-        folded = [label.casefold() for label in labels]
-        if target.casefold() in folded:
-            return folded.index(target.casefold())
+        exact = [i for i, label in enumerate(labels) if label == target]
+        folded = [i for i, label in enumerate(labels) if label.casefold() == target.casefold()]
+        matches = exact or folded
+        if len(matches) > 1:
+            raise InvalidTargetError(
+                f"target={target!r} names {len(matches)} classes (indices "
+                f"{', '.join(map(str, matches))}: "
+                f"{', '.join(repr(labels[i]) for i in matches)}); pass the class index as an "
+                "int, or give the model distinct labels."
+            )
+        if matches:
+            return matches[0]
         raise InvalidTargetError(
             f"The model has no class labelled {target!r}. Its labels are: "
             f"{', '.join(repr(label) for label in labels)}."
@@ -516,33 +529,10 @@ def _finite(values: np.ndarray, algorithm: Method) -> np.ndarray:
         "the model's gradient is NaN or infinite at some input the method evaluated (e.g. "
         "sqrt, log or division at 0 inside the model); fix the model or use a perturbation "
         "method (kernel_shap, lime)"
-        if algorithm.view == "differentiable"
+        if runs_on(algorithm.view, DifferentiableView)
         else "the method's estimate overflowed; please report it with the model"
     )
     raise ModelOutputError(
         f"{algorithm.name} computed {int(bad.sum())} NaN or infinite attribution(s) of "
         f"{values.size}, although every model score was finite: {cause}."
-    )
-
-
-def _make_adapter(
-    model: Any, tokenizer: Any, data: Any, modality: str | None, params: dict[str, Any]
-) -> Adapter:
-    """Choose the adapter from the arguments: a tokenizer means text, and so on."""
-    if modality == "text" or (modality is None and tokenizer is not None):
-        from xplain.adapters.text import TextAdapter
-
-        return TextAdapter(model, tokenizer, **params)
-    if modality == "image":
-        from xplain.adapters.image import ImageAdapter
-
-        return ImageAdapter(model, **params)
-    if modality == "tabular" or data is not None:
-        from xplain.adapters.tabular import TabularAdapter
-
-        return TabularAdapter(model, data, **params)
-    raise InvalidParameterError(
-        "Cannot tell which modality to explain: pass tokenizer= for a Hugging Face text "
-        "model, data= (background rows) for a tabular model, modality='image' for an image "
-        "model, or an explicit adapter=."
     )

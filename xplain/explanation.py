@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -12,14 +13,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xplain.errors import InvalidInputError, ModelOutputError
+from xplain.display import FeatureDisplay
+from xplain.errors import InvalidInputError, InvalidParameterError, ModelOutputError
 
 # to_dict's keys that from_dict needs, those it may lack, and those it derives (ignored)
 _REQUIRED = (
     "features", "values", "target", "target_label", "prediction", "labels", "method",
     "params", "diagnostics", "n_model_evals", "seconds", "modality", "output",
 )
-_OPTIONAL = ("special", "instance", "model_id", "instance_id")
+_OPTIONAL = ("special", "instance", "model_id", "instance_id", "display")
 _DERIVED = ("n_features", "image_shape")
 
 
@@ -61,6 +63,7 @@ class Explanation:
     instance: Any = None
     model_id: str | None = None
     instance_id: str | None = None
+    display: FeatureDisplay = field(default_factory=FeatureDisplay)
 
     def __post_init__(self) -> None:
         # copies, so that neither the caller's objects nor later edits change the result
@@ -81,6 +84,8 @@ class Explanation:
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
             if f.name in ("params", "diagnostics"):  # as to_dict keeps them
                 mine, theirs = jsonable(mine), jsonable(theirs)
+            if f.name == "display":
+                mine, theirs = jsonable(mine.to_dict()), jsonable(theirs.to_dict())
             if f.name != "special" and not _same(mine, theirs):
                 return False
         return True
@@ -121,14 +126,14 @@ class Explanation:
 
     @property
     def image_shape(self) -> tuple[int, int] | None:
-        """``(H, W)`` of an image explanation; ``values.reshape(image_shape)`` is its heat map.
-
-        Image values are one per pixel, in row-major order. None for other modalities.
+        """``(H, W)`` of an explanation drawn as a 2-D grid (``display.kind == "grid"``, e.g.
+        an image's pixels, in row-major order): ``values.reshape(image_shape)`` is its heat
+        map. None for other displays.
         """
-        if self.modality != "image" or self.instance is None:
+        shape = self.display.shape
+        if self.display.kind != "grid" or shape is None or len(shape) != 2:
             return None
-        height, width = np.shape(self.instance)[:2]
-        return int(height), int(width)
+        return shape[0], shape[1]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per feature: position, feature, value, special."""
@@ -142,6 +147,8 @@ class Explanation:
 
     def top(self, k: int = 10, *, include_special: bool = False) -> pd.DataFrame:
         """The ``k`` features with the largest |value|, largest first."""
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise InvalidParameterError(f"The 'k' parameter of top must be an int >= 1. Got {k!r}.")
         frame = self.to_frame()
         if not include_special:
             frame = frame[~frame["special"]]
@@ -156,8 +163,8 @@ class Explanation:
         instance is kept, so that :meth:`from_dict` gives back an explanation that renders
         (an image's pixels) and can be evaluated: text as is, an array as
         ``{"array": nested lists, "dtype": ...}``, a row as ``{"mapping": [[column, value],
-        ...]}``. ``n_features`` and ``image_shape`` are there for readers; from_dict
-        derives them.
+        ...]}``. ``display`` is :meth:`FeatureDisplay.to_dict`. ``n_features`` and
+        ``image_shape`` are there for readers; from_dict derives them.
         """
         for name in ("values", "prediction"):
             bad = int((~np.isfinite(np.asarray(getattr(self, name), dtype=np.float64))).sum())
@@ -188,6 +195,7 @@ class Explanation:
                 "model_id": self.model_id,
                 "instance_id": self.instance_id,
                 "instance": _plain_instance(self.instance),
+                "display": self.display.to_dict(),
             }
         )
 
@@ -237,6 +245,7 @@ class Explanation:
                 instance=_instance_from_plain(data.get("instance")),
                 model_id=data.get("model_id"),
                 instance_id=data.get("instance_id"),
+                display=_display_from_plain(data),
             )
         except InvalidInputError:
             raise
@@ -347,6 +356,16 @@ def _instance_from_plain(plain: Any) -> Any:
         "or a dict with 'array' and 'dtype', 'mapping' or 'value', as Explanation.to_dict "
         f"writes it. Got {type(plain).__name__}."
     )
+
+
+def _display_from_plain(data: Mapping[str, Any]) -> FeatureDisplay:
+    """The dict's display; a dict written before displays existed has only ``image_shape``
+    (a grid) or nothing (bars)."""
+    if data.get("display") is not None:
+        return FeatureDisplay.from_dict(data["display"])
+    if data.get("image_shape") is not None:
+        return FeatureDisplay("grid", shape=tuple(data["image_shape"]))
+    return FeatureDisplay()
 
 
 def _hashable(key: Any) -> Any:

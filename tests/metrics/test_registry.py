@@ -10,11 +10,12 @@ from xplain import metrics
 from xplain.errors import InvalidParameterError
 
 
-def test_every_metric_declares_direction_modalities_and_citation():
+def test_every_metric_declares_direction_requirements_and_citation():
+    needs = {"explainer", "torch_module", "explanations", "refittable_model", "table"}
     for name, info in metrics.METRICS.items():
         assert info.name == name
         assert info.higher_is_better in (True, False, None)
-        assert info.modalities <= {"text", "tabular", "image"} and info.modalities
+        assert info.requires <= needs and info.requires  # what it needs, never a modality
         assert info.returns in ("scalar", "frame", "dict")
         assert "20" in info.citation  # a year
         assert callable(info.function)
@@ -35,7 +36,7 @@ def test_scalar_metrics_take_explainer_and_explanation_then_keywords_only():
 def test_available_metrics_and_unknown_names():
     table = metrics.available_metrics()
     assert list(table.columns) == [
-        "name", "category", "higher_is_better", "modalities", "returns", "citation",
+        "name", "category", "higher_is_better", "requires", "returns", "citation",
     ]
     assert len(table) == len(metrics.METRICS)
     with pytest.raises(InvalidParameterError, match="Did you mean 'deletion_auc'"):

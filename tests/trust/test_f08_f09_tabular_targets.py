@@ -112,3 +112,17 @@ def test_f09_cli_and_api_agree_on_integer_labels(one_two, tmp_path):
         assert result.exit_code == 0, result.stderr
         expected = ex.explain(frame.iloc[0], method="occlusion", target=api_target)
         assert f"explained class: {expected.target_label} " in result.stdout
+
+
+# -- labels that a string names twice (second try-out) ----------------------------------------
+def test_str_target_matching_two_labels_is_refused():
+    from xplain.explainer import resolve_target
+
+    probabilities = np.array([0.2, 0.3, 0.5])
+    with pytest.raises(InvalidTargetError, match="names 2 classes"):
+        resolve_target("cat", probabilities, ["cat", "cat", "dog"])
+    with pytest.raises(InvalidTargetError, match="names 2 classes"):
+        resolve_target("CAT", probabilities, ["Cat", "cat", "dog"])
+    # an exact match wins over a case-folded one
+    assert resolve_target("cat", probabilities, ["Cat", "cat", "dog"]) == 1
+    assert resolve_target("DOG", probabilities, ["Cat", "cat", "dog"]) == 2

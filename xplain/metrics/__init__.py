@@ -2,9 +2,9 @@
 
 Each metric is a plain function of ``(explainer, explanation, **params)`` that keeps no
 state and returns a number (or, for curves and sanity checks, a small pandas object).
-They work on any modality through the adapter's views. ``METRICS`` holds what a program
-needs to know about each (Quantus-style): whether higher is better, the modalities it
-applies to, what it returns and the paper; :func:`available_metrics` shows it as a table.
+They work on any adapter through its views. ``METRICS`` holds what a program needs to know
+about each (Quantus-style): whether higher is better, what it needs (``requires``), what it
+returns and the paper; :func:`available_metrics` shows it as a table.
 
 >>> from xplain import metrics
 >>> metrics.deletion_auc(explainer, explanation)
@@ -41,7 +41,12 @@ from xplain.metrics.roar import remove_and_retrain
 from xplain.metrics.robustness import max_sensitivity
 from xplain.metrics.sanity import layer_groups, model_parameter_randomisation
 
-ALL_MODALITIES = frozenset({"text", "tabular", "image"})
+# what a metric needs (MetricInfo.requires)
+EXPLAINER = "explainer"  # the Explainer (model + adapter) of the explanation; re-runs the model
+TORCH_MODULE = "torch_module"  # the explainer's model is a torch module (its layers are reset)
+EXPLANATIONS = "explanations"  # two explanations of one prediction; no model call
+REFITTABLE_MODEL = "refittable_model"  # an unfitted-cloneable scikit-learn estimator
+TABLE = "table"  # a numeric table X with its targets y to refit the model on
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,17 @@ class MetricInfo:
     ``Comparison.evaluate``), ``"frame"`` or ``"dict"``; ``curve`` is the function giving
     the per-step (or per-k) values a scalar summarises, if any.
     ``higher_is_better`` is None where neither direction is better (sanity checks read
-    their frame: low similarity passes).
+    their frame: low similarity passes). ``requires`` says what the metric needs, never a
+    modality: ``"explainer"`` (the explanation's Explainer, whose model it re-runs through
+    the adapter's views, so any adapter), ``"torch_module"``, ``"explanations"`` (two
+    explanations of one prediction), ``"refittable_model"`` and ``"table"`` (ROAR refits
+    a scikit-learn estimator on a table).
     """
 
     name: str
     function: Callable[..., Any]
     higher_is_better: bool | None
-    modalities: frozenset[str]
+    requires: frozenset[str]
     returns: str
     category: str
     citation: str
@@ -83,12 +92,14 @@ _ENTRIES = (
     ("completeness_gap", completeness_gap, False, "axiom",
      "Sundararajan et al. 2017, arXiv:1703.01365", {}),
     ("model_parameter_randomisation", model_parameter_randomisation, None, "sanity",
-     "Adebayo et al. 2018, arXiv:1810.03292", {"returns": "frame"}),
+     "Adebayo et al. 2018, arXiv:1810.03292",
+     {"returns": "frame", "requires": frozenset({EXPLAINER, TORCH_MODULE})}),
     ("rank_agreement", rank_agreement, True, "agreement",
-     "Krishna et al. 2022, arXiv:2202.01602", {"returns": "dict"}),
+     "Krishna et al. 2022, arXiv:2202.01602",
+     {"returns": "dict", "requires": frozenset({EXPLANATIONS})}),
     ("remove_and_retrain", remove_and_retrain, False, "faithfulness",
      "Hooker et al. 2019, arXiv:1806.10758",
-     {"returns": "frame", "modalities": frozenset({"tabular"})}),
+     {"returns": "frame", "requires": frozenset({REFITTABLE_MODEL, TABLE})}),
 )
 METRICS: MappingProxyType[str, MetricInfo] = MappingProxyType(
     {
@@ -98,7 +109,7 @@ METRICS: MappingProxyType[str, MetricInfo] = MappingProxyType(
             higher_is_better=higher,
             category=category,
             citation=citation,
-            **{"modalities": ALL_MODALITIES, "returns": "scalar", **extra},
+            **{"requires": frozenset({EXPLAINER}), "returns": "scalar", **extra},
         )
         for name, function, higher, category, citation, extra in _ENTRIES
     }
@@ -129,14 +140,14 @@ def get_metric(name: str) -> MetricInfo:
 
 
 def available_metrics() -> pd.DataFrame:
-    """One row per metric: name, category, higher_is_better, modalities, returns, citation."""
-    columns = ["name", "category", "higher_is_better", "modalities", "returns", "citation"]
+    """One row per metric: name, category, higher_is_better, requires, returns, citation."""
+    columns = ["name", "category", "higher_is_better", "requires", "returns", "citation"]
     rows = [
         {
             "name": info.name,
             "category": info.category,
             "higher_is_better": info.higher_is_better,
-            "modalities": ", ".join(sorted(info.modalities)),
+            "requires": ", ".join(sorted(info.requires)),
             "returns": info.returns,
             "citation": info.citation,
         }

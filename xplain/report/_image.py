@@ -24,7 +24,7 @@ def image_panels(e: Explanation, scale: float) -> dict[str, Any] | None:
     shape = e.image_shape
     if shape is None or len(e.values) != shape[0] * shape[1]:
         return None
-    rgb = _rgb(np.asarray(e.instance, dtype=np.float64))  # [H, W, 3] in [0, 1]
+    rgb = _instance_rgb(e.instance, shape)  # [H, W, 3] in [0, 1]
     values = np.asarray(e.values, dtype=np.float64).reshape(shape)
     t = np.zeros(shape) if scale <= 0 else np.clip(np.abs(values) / scale, 0.0, 1.0)
     colour = np.where((values >= 0)[..., None], _POSITIVE, _NEGATIVE)  # [H, W, 3]
@@ -38,6 +38,15 @@ def image_panels(e: Explanation, scale: float) -> dict[str, Any] | None:
         "height": shape[0] * factor,
         "width": shape[1] * factor,
     }
+
+
+def _instance_rgb(instance: Any, shape: tuple[int, int]) -> np.ndarray:
+    """The instance drawn under the heat map: its pixels when it is an ``[H, W(, C)]``
+    array of numbers, else white (e.g. an explanation restored without its instance)."""
+    pixels = np.asarray(instance) if instance is not None else np.zeros(0)
+    if pixels.shape[:2] != shape or pixels.ndim > 3 or pixels.dtype.kind not in "biuf":
+        return np.ones((*shape, 3))
+    return _rgb(pixels.astype(np.float64))
 
 
 def _rgb(pixels: np.ndarray) -> np.ndarray:

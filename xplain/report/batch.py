@@ -7,17 +7,18 @@
 >>> html = xplain.report.render_batch(es, full_page=True)
 >>> xplain.report.save_batch_html(es, "batch.html")
 
-What it shows, by modality:
+What it shows, by the explanations' display kind (:mod:`xplain.display`, given by the
+adapter):
 
-* tabular: the global importance of each feature (mean |attribution| over the instances,
-  a bar chart) and a beeswarm (one dot per instance and feature, x = attribution, colour =
-  the feature's value from low to high when numeric, grey otherwise), features ordered by
-  global importance;
-* text: features differ per instance, so global importance is aggregated by token string
-  (mean |value| over its occurrences; special tokens such as ``[CLS]`` left out; the
-  number of occurrences beside each bar). A beeswarm over tokens would mix unrelated
+* ``"tokens"``: features differ per instance, so global importance is aggregated by token
+  string (mean |value| over its occurrences; special tokens such as ``[CLS]`` left out;
+  the number of occurrences beside each bar). A beeswarm over tokens would mix unrelated
   positions, so instead each instance is shown as a heat row of its tokens;
-* image: each instance's input and heat map, side by side.
+* ``"grid"``: each instance's input and heat map, side by side;
+* any other kind (``"bars"``, a plugin's own): the global importance of each feature (mean
+  |attribution| over the instances, a bar chart) and a beeswarm (one dot per instance and
+  feature, x = attribution, colour = the feature's shown value from low to high when
+  numeric, grey otherwise), features ordered by global importance.
 
 Values are averaged as they are: mix explanations of one target class (pass
 ``target=`` to ``explain_batch``) for a global importance that means something.
@@ -39,12 +40,12 @@ from xplain.report._charts import bar_chart, beeswarm, fmt
 from xplain.report._image import image_panels
 from xplain.report.render import (
     colour,
-    display_token,
     environment,
     fragment,
     page,
     save_page,
     text_colour,
+    token_texts,
 )
 
 
@@ -73,6 +74,11 @@ class BatchReport:
     @property
     def modality(self) -> str:
         return self.explanations[0].modality
+
+    @property
+    def kind(self) -> str:
+        """The display kind of the explanations (see :mod:`xplain.display`)."""
+        return self.explanations[0].display.kind
 
     def __len__(self) -> int:
         return len(self.explanations)
@@ -119,18 +125,23 @@ class BatchReport:
             "instances": None,
             "panels": None,
         }
-        if self.modality == "image":
+        by_token = self.kind == "tokens"
+        context["by_token"] = by_token
+        if self.kind == "grid":
             context["panels"] = self._panels()
         else:
             top = self.importance().head(self.max_features)
-            texts = (
-                [display_token(f).strip() or f for f in top["feature"]]
-                if self.modality == "text"
-                else list(top["feature"])
-            )
-            notes = [f"\u00d7{n}" for n in top["count"]] if self.modality == "text" else None
+            texts = list(top["feature"])
+            if by_token:
+                shown = {
+                    f: t
+                    for e in self.explanations
+                    for f, t in zip(e.features, token_texts(e), strict=True)
+                }
+                texts = [shown[f].strip() or f for f in texts]
+            notes = [f"\u00d7{n}" for n in top["count"]] if by_token else None
             context["importance"] = bar_chart(texts, top["mean_abs"], notes)
-            if self.modality == "text":
+            if by_token:
                 context["instances"] = self._token_rows()
             else:
                 context["swarm"] = self._beeswarm(list(top["feature"]))
@@ -152,9 +163,10 @@ class BatchReport:
             a, v = [], []
             for e in self.explanations:
                 if feature in e.features:
-                    a.append(float(e.values[e.features.index(feature)]))
-                    instance = e.instance if isinstance(e.instance, dict) else {}
-                    v.append(instance.get(feature))
+                    j = e.features.index(feature)
+                    a.append(float(e.values[j]))
+                    shown = e.display.shown or ()
+                    v.append(shown[j] if j < len(shown) else None)
             attributions.append(np.asarray(a))
             raw.append(v)
         return beeswarm(features, attributions, raw)
@@ -167,13 +179,13 @@ class BatchReport:
             scale = float(np.max(np.abs(values[~flags]))) if (~flags).any() else 0.0
             cells = [
                 {
-                    "text": display_token(f),
+                    "text": t,
                     "title": f"{f}: {v:+.4g}",
                     "special": bool(s),
                     "colour": "transparent" if s else colour(v, scale),
                     "dark": "" if s else text_colour(v, scale),
                 }
-                for f, v, s in zip(e.features, values, flags, strict=True)
+                for f, t, v, s in zip(e.features, token_texts(e), values, flags, strict=True)
             ]
             rows.append({"index": i, "target": e.target_label, "scale": fmt(scale),
                          "cells": cells})
@@ -228,12 +240,14 @@ def _validated(explanations: Sequence[Explanation]) -> list[Explanation]:
             "The 'explanations' parameter of BatchReport must be a non-empty list of "
             f"Explanations. Got {got}."
         )
-    for name in ("method", "modality"):
-        kinds = sorted({getattr(e, name) for e in items})
+    for name, read in (("method", lambda e: e.method), ("display kind",
+                                                       lambda e: e.display.kind)):
+        kinds = sorted({read(e) for e in items})
         if len(kinds) > 1:
             raise InvalidParameterError(
                 f"BatchReport summarises explanations of one {name}; got {', '.join(kinds)}. "
-                "Make one report per method (or compare methods with Explainer.compare)."
+                "Make one report per method and kind of input (or compare methods with "
+                "Explainer.compare)."
             )
     return items
 

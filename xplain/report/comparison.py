@@ -1,12 +1,14 @@
 """HTML for a :class:`~xplain.Comparison`: the methods side by side, agreement and metrics.
 
-One self-contained page or fragment (inline CSS, SVG and PNG; no scripts, no network):
+One self-contained page or fragment (inline CSS, SVG and PNG; no scripts, no network).
+The attributions are drawn by the explanations' display kind (:mod:`xplain.display`):
 
-* text: one heat row per method over the same tokens, wrapped into blocks so that a token
-  stays in the same column for every method;
-* tabular: a diverging bar per feature and method, features in the same order for every
-  method (by mean |value| after scaling each method to its own largest |value|);
-* image: the input, then each method's heat map beside it;
+* ``"tokens"``: one heat row per method over the same tokens, wrapped into blocks so that
+  a token stays in the same column for every method;
+* ``"grid"``: the input, then each method's heat map beside it;
+* any other kind: a diverging bar per feature and method, features in the same order for
+  every method (by mean |value| after scaling each method to its own largest |value|),
+  the feature's shown value beside it;
 * the Spearman agreement of every pair of methods as a heat-map table;
 * ``Comparison.evaluation``, the table the last ``Comparison.evaluate()`` returned (if it
   was called; rendering never runs the model), the best value of each column marked,
@@ -27,7 +29,15 @@ import pandas as pd
 
 from xplain.report._charts import fmt, show_value
 from xplain.report._image import image_panels
-from xplain.report.render import colour, display_token, environment, fragment, page, text_colour
+from xplain.report.render import (
+    colour,
+    environment,
+    fragment,
+    page,
+    scale_of,
+    text_colour,
+    token_texts,
+)
 
 if TYPE_CHECKING:
     from xplain.comparison import Comparison
@@ -47,7 +57,7 @@ def render_comparison(c: Comparison, *, full_page: bool = False, evaluate: bool 
     if evaluate:
         c.evaluate()
     first = next(iter(c.explanations.values()))
-    scales = {name: _scale(e) for name, e in c.explanations.items()}
+    scales = {name: scale_of(e) for name, e in c.explanations.items()}
     context: dict[str, Any] = {
         "c": c,
         "first": first,
@@ -57,9 +67,9 @@ def render_comparison(c: Comparison, *, full_page: bool = False, evaluate: bool 
         "bars": None,
         "panels": None,
     }
-    if first.modality == "text":
+    if first.display.kind == "tokens":
         context["chunks"] = _text_blocks(c.explanations, scales)
-    elif first.modality == "image" and first.image_shape is not None:
+    elif first.display.kind == "grid" and first.image_shape is not None:
         context["panels"] = _image_panels(c.explanations, scales)
     else:
         context["bars"] = _feature_bars(c.explanations, scales)
@@ -70,18 +80,12 @@ def render_comparison(c: Comparison, *, full_page: bool = False, evaluate: bool 
     return page(f"xplain: {', '.join(c.methods)}", body) if full_page else fragment(body)
 
 
-def _scale(e: Explanation) -> float:
-    values = np.abs(np.asarray(e.values, dtype=float))[~e._special_flags()]
-    values = values[np.isfinite(values)]
-    return float(values.max()) if len(values) else 0.0
-
-
 def _text_blocks(
     explanations: dict[str, Explanation], scales: dict[str, float]
 ) -> list[dict[str, Any]]:
     """Blocks of at most ``CHUNK_CHARS`` characters of tokens, one heat row per method each."""
     first = next(iter(explanations.values()))
-    texts = [display_token(t) for t in first.features]
+    texts = token_texts(first)
     special = first._special_flags()
     blocks, start, used = [], 0, 0
     for i, text in enumerate(texts):
@@ -125,7 +129,7 @@ def _feature_bars(
                                                                       strict=True)]
     )  # [methods, features]
     order = np.argsort(-np.nan_to_num(relative).mean(0), kind="stable")
-    instance = first.instance if isinstance(first.instance, dict) else {}
+    shown = first.display.shown or ()
     rows = []
     for j in order:
         feature = first.features[j]
@@ -141,11 +145,10 @@ def _feature_bars(
                     "title": f"{name} \u00b7 {feature}: {v:+.4g}",
                 }
             )
-        shown = instance.get(feature)
         rows.append(
             {
                 "feature": feature,
-                "value": None if feature not in instance else show_value(shown),
+                "value": show_value(shown[j]) if j < len(shown) else None,
                 "cells": cells,
             }
         )

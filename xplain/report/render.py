@@ -1,7 +1,14 @@
-"""Render explanations to self-contained HTML with Jinja2 (autoescaped, no scripts)."""
+"""Render explanations to self-contained HTML with Jinja2 (autoescaped, no scripts).
+
+How features are drawn comes from the explanation's :class:`~xplain.display.FeatureDisplay`
+(given by the adapter), never from its modality: ``"tokens"`` as a token strip, ``"grid"``
+as a heat map over the image, ``"bars"`` as bars in feature order, a kind registered with
+:func:`register_display` by its renderer, and any other kind as bars sorted by |value|.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -11,6 +18,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from xplain.errors import InvalidParameterError
 from xplain.report._charts import show_value
 from xplain.report._image import image_panels
 
@@ -19,6 +27,31 @@ if TYPE_CHECKING:
 
 _NEGATIVE = np.array([33, 102, 172])
 _POSITIVE = np.array([178, 24, 43])
+BUILT_IN_KINDS = ("tokens", "grid", "bars")
+# a plugin's display kind -> renderer(explanation, scale) -> HTML (see register_display)
+_RENDERERS: dict[str, Callable[[Explanation, float], str]] = {}
+
+
+def register_display(kind: str, render: Callable[[Explanation, float], str]) -> None:
+    """Draw the features of explanations whose ``display.kind`` is ``kind`` with ``render``.
+
+    ``render(explanation, scale)`` returns an HTML fragment shown where the feature bars
+    would be; ``scale`` is the largest |value| of the non-special features (the legend's
+    end), :func:`colour` gives the report's diverging colour of a value. The fragment is
+    inserted as it is: escape every string that comes from data (``markupsafe.escape``)
+    and use no scripts. Kinds without a renderer are drawn as bars sorted by |value|.
+    """
+    if not isinstance(kind, str) or not kind or kind in BUILT_IN_KINDS:
+        raise InvalidParameterError(
+            f"register_display needs a new display kind (a non-empty string other than "
+            f"{', '.join(map(repr, BUILT_IN_KINDS))}). Got {kind!r}."
+        )
+    if not callable(render):
+        raise InvalidParameterError(
+            f"register_display needs a function render(explanation, scale) -> HTML for "
+            f"kind {kind!r}. Got {type(render).__name__}."
+        )
+    _RENDERERS[kind] = render
 
 
 @lru_cache(maxsize=1)
@@ -46,39 +79,76 @@ def colour(value: float, scale: float) -> str:
     return f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})"
 
 
-def display_token(token: str) -> str:
-    """Readable text for a sub-word token: '##ing' -> 'ing', 'Ġword'/'▁word' -> ' word'."""
-    if token.startswith("##"):
-        return token[2:]
-    if token[:1] in ("Ġ", "▁"):
-        return " " + token[1:]
+def display_token(
+    token: str, continuation: str = "##", word_start: Sequence[str] = ("Ġ", "▁")
+) -> str:
+    """Readable text for a sub-word token: '##ing' -> 'ing', 'Ġword'/'▁word' -> ' word'.
+
+    ``continuation`` and ``word_start`` are the tokenizer's markers (a display's options).
+    """
+    if continuation and token.startswith(continuation):
+        return token[len(continuation) :]
+    starts = [marker for marker in word_start if marker and token.startswith(marker)]
+    if starts:
+        return " " + token[len(starts[0]) :]
     return " " + token
+
+
+def token_texts(e: Explanation) -> list[str]:
+    """The explanation's tokens as a ``"tokens"`` display shows them (markers resolved)."""
+    options: Mapping[str, Any] = e.display.options
+    markers = {k: options[k] for k in ("continuation", "word_start") if k in options}
+    return [display_token(token, **markers) for token in e.features]
+
+
+def scale_of(e: Explanation) -> float:
+    """The largest finite |value| of the explanation's non-special features (0 if none)."""
+    values = np.abs(np.asarray(e.values, dtype=float))[~e._special_flags()]
+    values = values[np.isfinite(values)]
+    return float(values.max()) if len(values) else 0.0
 
 
 def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
     """The explanation as an HTML fragment (Jupyter) or a standalone page."""
     values = np.asarray(e.values, dtype=float)
-    flags = e.to_frame()["special"].to_numpy()
-    scale = float(np.max(np.abs(values[~flags]))) if (~flags).any() else 0.0
-    image = image_panels(e, scale) if e.modality == "image" else None
-    rows = zip(e.features, values, flags, strict=True) if image is None else ()
-    shown = e.instance if e.modality == "tabular" and isinstance(e.instance, dict) else {}
+    flags = e._special_flags()
+    scale = scale_of(e)
+    kind = e.display.kind
+    image = image_panels(e, scale) if kind == "grid" else None
+    custom = _RENDERERS.get(kind)
+    layout = "tokens" if kind == "tokens" else "bars"
+    if image is not None:
+        layout = "grid"
+    elif custom is not None:
+        layout = "custom"
+    texts = token_texts(e) if layout == "tokens" else list(e.features)
+    shown = e.display.shown if e.display.shown is not None else ()
+    order = range(len(values))
+    if kind not in BUILT_IN_KINDS:  # a kind nobody draws: the largest values first
+        order = np.argsort(-np.abs(values), kind="stable")
     cells: list[dict[str, Any]] = []
-    for feature, value, special in rows:
+    for i in order if layout in ("tokens", "bars") else ():
+        value, special = float(values[i]), bool(flags[i])
         cells.append(
             {
-                "feature": feature,
-                "shown": show_value(shown[feature]) if feature in shown else None,
-                "text": display_token(feature) if e.modality == "text" else feature,
-                "value": float(value),
-                "special": bool(special),
+                "feature": e.features[i],
+                "shown": show_value(shown[i]) if i < len(shown) else None,
+                "text": texts[i],
+                "value": value,
+                "special": special,
                 "colour": "transparent" if special else colour(value, scale),
                 "width": 0.0 if scale == 0 else 100 * abs(value) / scale,
             }
         )
     diagnostics = [(k, _fmt(v)) for k, v in e.diagnostics.items()]
     body = environment().get_template("_explanation.html.j2").render(
-        e=e, cells=cells, scale=scale, diagnostics=diagnostics, image=image
+        e=e,
+        cells=cells,
+        scale=scale,
+        diagnostics=diagnostics,
+        image=image,
+        layout=layout,
+        custom=Markup(custom(e, scale)) if custom is not None else None,
     )
     return page(f"xplain: {e.method}", body) if full_page else fragment(body)
 
@@ -98,7 +168,17 @@ def page(title: str, body: str) -> str:
 def save_page(path: str | Path, html: str) -> Path:
     """Write a standalone page ``html`` to ``path`` (UTF-8) and return the path."""
     path = Path(path)
-    path.write_text(html, encoding="utf-8")
+    if not path.parent.is_dir():
+        raise InvalidParameterError(
+            f"Cannot save the report to {str(path)!r}: the folder {str(path.parent)!r} does "
+            "not exist. Create it first, or pass a path in an existing folder."
+        )
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as err:  # a folder in the way, no permission, a full disk...
+        raise InvalidParameterError(
+            f"Cannot save the report to {str(path)!r}: {err.strerror or err}."
+        ) from err
     return path
 
 
