@@ -26,7 +26,7 @@ test: venv
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: venv
-	$(PY) -m ruff check xplain tests benchmarks scripts
+	$(PY) -m ruff check xplain tests benchmarks scripts examples
 
 bench: venv
 	$(PY) benchmarks/bench_text_gradients.py
