@@ -16,8 +16,9 @@ view type (a plugin's) is simply not applicable where no adapter offers it.
   to the Explanation's features both ways (:class:`Subset`: some features are never
   perturbed, like [CLS]; :class:`Groups`: each perturbed feature is a group of them,
   like an image segment of pixels). Metrics and reports use the same map.
-* :class:`TreeView` (TreeSHAP): a fitted tree model, the row in the model's encoding and
-  a map from model columns back to features.
+* :class:`TreeView` (TreeSHAP): a fitted tree model, the row in the model's encoding, a
+  map from model columns back to features, the explained output and what the model's
+  outputs are (:class:`TreeOutputs`).
 
 This module imports neither adapters nor methods.
 """
@@ -240,7 +241,8 @@ class InterpretableView(View):
     else None) and ``n_total`` are read from it. ``null_players`` flags features whose
     removal provably changes no model input (a column equal to the instance's value in
     every background row): their Shapley value is exactly 0, so the Shapley methods
-    leave them out of the game.
+    leave them out of the game. ``distribution`` (a table's view) holds the training
+    rows and the explained row, for methods that sample like the data (LIME).
     """
 
     needs: ClassVar[str] = "masks"
@@ -253,9 +255,9 @@ class InterpretableView(View):
     feature_map: FeatureMap | None = None
     active: np.ndarray | None = None  # int [d]: with n_total, a Subset map
     n_total: int | None = None  # number of features of the Explanation (>= n_features)
-    # LIME's modality-specific sampling (e.g. tabular: Gaussian or quartile bins from
-    # training statistics); None means "sample binary masks", as LIME does for text.
-    sample_neighbourhood: Callable[[int, np.random.Generator], Neighbourhood] | None = None
+    # the data the instance comes from, for methods that sample like it (LIME on a table);
+    # None: the features can only be masked
+    distribution: Distribution | None = None
     null_players: np.ndarray | None = None  # bool [d], or None when unknown
     # masks per evaluate call when the method is given none; None: the method's default
     # (a view that batches its model calls itself, like the tabular one, takes them all)
@@ -322,6 +324,42 @@ class BaselineGames:
     score: Callable[[np.ndarray], np.ndarray]  # model inputs of n hybrids -> scores [n, C]
 
 
+@dataclass(eq=False)
+class TrainingData:
+    """Training rows in a view's feature space: ``rows`` ``[N, d]`` of feature values
+    (category codes for the ``categorical`` columns, bool ``[d]``).
+
+    An adapter builds one per data set and shares it between its views, so a method can
+    compute statistics of it once (:meth:`derived`).
+    """
+
+    rows: np.ndarray  # [N, d]
+    categorical: np.ndarray  # bool [d]
+
+    def __post_init__(self) -> None:
+        self._derived: dict[Any, Any] = {}
+
+    def derived(self, key: Any, build: Callable[[TrainingData], Any]) -> Any:
+        """``build(self)``, computed once per ``key`` (e.g. a method's name and options)."""
+        if key not in self._derived:
+            # setdefault: two threads building it first still share one result
+            self._derived.setdefault(key, build(self))
+        return self._derived[key]
+
+
+@dataclass
+class Distribution:
+    """The explained row among its training data, and how the model scores any row.
+
+    ``row`` ``[d]`` holds the instance's feature values (as ``training.rows``); ``score``
+    maps rows of feature values ``[n, d]`` to the view's scores ``[n, C]``.
+    """
+
+    training: TrainingData
+    row: np.ndarray  # [d]
+    score: Callable[[np.ndarray], np.ndarray]  # [n, d] -> [n, C]
+
+
 @dataclass
 class Neighbourhood:
     """Samples around an instance as LIME draws them for a modality (row 0: the instance)."""
@@ -332,12 +370,30 @@ class Neighbourhood:
 
 
 # -- tree views ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TreeOutputs:
+    """What a tree model's outputs are: the facts that decide which score of it a tree
+    method can explain (and how shap's TreeExplainer computes it)."""
+
+    is_classifier: bool
+    n_classes: int
+    # how probabilities follow from the trees' summed margin: "logistic" (binary),
+    # "softmax" (multi-class), or None (not checked, or not a link of the margin)
+    link: str | None
+    # the leaves hold class frequencies (forests, single trees): the raw output is the
+    # probability itself, with no margin behind it
+    leaves_hold_probabilities: bool
+
+
 @dataclass
 class TreeView(View):
     """What TreeSHAP sees: a fitted tree model and the row in the model's own encoding.
 
-    ``to_features`` maps model-column values ``[m]`` to features ``[d]`` (one-hot columns
-    summed back to their source column): many to one, so there is no ``from_features``.
+    ``output`` names the explained score (the explainer's ``output``: ``"probability"``,
+    ``"log_odds"``, ``"raw"``...) and ``outputs`` what the model's outputs are; the method
+    decides from them whether and how it can explain that score. ``to_features`` maps
+    model-column values ``[m]`` to features ``[d]`` (one-hot columns summed back to their
+    source column): many to one, so there is no ``from_features``.
     """
 
     needs: ClassVar[str] = "a tree ensemble"
@@ -346,7 +402,8 @@ class TreeView(View):
     model: Any  # fitted tree ensemble accepted by shap.TreeExplainer
     row: np.ndarray  # [1, m] the instance as the model sees it
     background: np.ndarray | None  # [k, m] background rows (interventional TreeSHAP)
-    model_output: str  # "raw", "probability" or "log_loss", as shap.TreeExplainer names it
+    output: str  # the explained score, as the explainer's output= names it
+    outputs: TreeOutputs  # what the model's outputs are
     class_index: Callable[[int], int]  # target class -> column of shap's output
     to_features: Callable[[np.ndarray], np.ndarray]  # [m] model-column values -> [d]
     scores: np.ndarray | None = None  # [C] explained scores f(x), for the efficiency check
@@ -387,12 +444,15 @@ __all__ = [
     "VIEW_NAMES",
     "BaselineGames",
     "DifferentiableView",
+    "Distribution",
     "FeatureMap",
     "Groups",
     "InterpretableView",
     "Neighbourhood",
     "SpatialDifferentiableView",
     "Subset",
+    "TrainingData",
+    "TreeOutputs",
     "TreeView",
     "View",
     "runs_on",

@@ -14,6 +14,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import xplain
 from xplain.adapters import TabularAdapter, TabularEncoder
+from xplain.methods.perturbation._neighbourhood import LimeSampler, neighbourhood
 from xplain.models.callable import CallableModel
 
 CATEGORICAL = ["education", "sex", "married"]
@@ -234,6 +235,18 @@ def test_any_callable_of_a_dataframe(table) -> None:
 
 
 # -- LIME neighbourhood ----------------------------------------------------------------
+def lime_neighbourhood(view, n: int, *, discretize: bool):
+    """LIME's samples around the view's row, drawn from the training data it carries."""
+    return neighbourhood(
+        view.distribution,
+        n,
+        np.random.default_rng(0),
+        discretize=discretize,
+        discretizer="quartile",
+        sample_around_instance=False,
+    )
+
+
 def test_lime_quartile_neighbourhood_matches_lime_tabular(table, pipeline) -> None:
     from lime.lime_tabular import LimeTabularExplainer
 
@@ -241,7 +254,7 @@ def test_lime_quartile_neighbourhood_matches_lime_tabular(table, pipeline) -> No
     adapter = TabularAdapter(pipeline, frame)
     row = frame.iloc[5]
     view = adapter.interpretable_view(adapter.encode(row), "probability")
-    hood = view.sample_neighbourhood(4000, np.random.default_rng(0))
+    hood = lime_neighbourhood(view, 4000, discretize=True)
     rep = hood.representation
     assert rep.shape == (4000, 6) and set(np.unique(rep)) <= {0.0, 1.0}
     np.testing.assert_array_equal(rep[0], np.ones(6))
@@ -260,7 +273,10 @@ def test_lime_quartile_neighbourhood_matches_lime_tabular(table, pipeline) -> No
 def test_lime_samples_stay_in_their_quartile(table, pipeline) -> None:
     frame, _ = table
     adapter = TabularAdapter(pipeline, frame)
-    representation, rows, _ = adapter._lime.sample(adapter.data[0], 500, np.random.default_rng(3))
+    sampler = LimeSampler(
+        adapter._training, discretize=True, discretizer="quartile", sample_around_instance=False
+    )
+    representation, rows, _ = sampler.sample(adapter.data[0], 500, np.random.default_rng(3))
     j = list(frame.columns).index("hours")
     edges = np.percentile(adapter.data[:, j], [25, 50, 75])
     same = np.searchsorted(edges, rows[:, j]) == np.searchsorted(edges, adapter.data[0, j])
@@ -269,9 +285,9 @@ def test_lime_samples_stay_in_their_quartile(table, pipeline) -> None:
 
 def test_lime_gaussian_neighbourhood_without_discretisation(table, pipeline) -> None:
     frame, _ = table
-    adapter = TabularAdapter(pipeline, frame, lime_discretize=False)
+    adapter = TabularAdapter(pipeline, frame)
     view = adapter.interpretable_view(adapter.encode(frame.iloc[0]), "probability")
-    hood = view.sample_neighbourhood(5000, np.random.default_rng(0))
+    hood = lime_neighbourhood(view, 5000, discretize=False)
     j = list(frame.columns).index("hours")
     scaled = hood.representation[1:, j]  # (value - mean) / std ~ N(0, 1)
     assert abs(scaled.mean()) < 0.05 and abs(scaled.std() - 1) < 0.05

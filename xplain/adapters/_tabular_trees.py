@@ -1,4 +1,4 @@
-"""What the tabular adapter's tree view needs: model columns -> original columns, shap outputs.
+"""What the tabular adapter's tree view needs: model columns -> original columns.
 
 A Pipeline's preprocessing (ColumnTransformer, OneHotEncoder, scalers...) turns the
 original columns into the tree model's own columns. Which original column each model
@@ -20,7 +20,7 @@ import numpy as np
 
 from xplain.adapters._tabular_schema import TabularSchema
 from xplain.errors import MethodNotApplicableError
-from xplain.models.sklearn import SklearnModel, leaves_hold_probabilities
+from xplain.models.sklearn import SklearnModel
 
 PROBE_ROWS = 8  # background rows the preprocessing is probed on
 NUMERIC_PROBES = np.linspace(0, 100, 11)  # percentiles a numeric column is set to
@@ -92,31 +92,3 @@ def column_owners(
         )
     return np.where(depends.any(0), depends.argmax(0), -1)
 
-
-def shap_model_output(model: SklearnModel, estimator: Any, output: str) -> str:
-    """shap's ``model_output`` that matches the explainer's ``output`` for this model."""
-    if not model.is_classifier:
-        return "raw"
-    name = type(estimator).__name__
-    if leaves_hold_probabilities(estimator):
-        if output == "probability":
-            return "raw"  # the leaves are class frequencies: raw output = probability
-        raise MethodNotApplicableError(
-            f"tree_shap explains the probabilities of a {name} (its leaves hold class "
-            f"frequencies), not their {output}; use Explainer(..., output='probability'), "
-            "or kernel_shap / exact_shapley for log-odds."
-        )
-    if output == "raw":
-        return "raw"
-    if len(model.labels) == 2 and model.link == "logistic":
-        return "raw" if output == "log_odds" else "probability"
-    why = (
-        "the probabilities of a multi-class boosted model are a softmax over all classes' "
-        "trees, which shap's TreeExplainer does not compute"
-        if len(model.labels) > 2
-        else "its probability is not the sigmoid of its margin"
-    )
-    raise MethodNotApplicableError(
-        f"tree_shap cannot explain the {output} of this {name}: {why}. Use "
-        "Explainer(..., output='raw') for its margins, or kernel_shap / exact_shapley."
-    )

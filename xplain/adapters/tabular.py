@@ -21,7 +21,8 @@ Views:
   scalers, imputers in a ColumnTransformer) the masked rows are assembled in the final
   estimator's columns and only the estimator is called on them
   (:mod:`xplain.adapters._tabular_model_space`, checked at setup against the whole
-  Pipeline). LIME gets the neighbourhood ``lime_tabular`` draws.
+  Pipeline). The view also carries the training rows (:class:`~xplain.views.TrainingData`),
+  from which LIME draws its neighbourhood.
 * differentiable (torch models): the encoded row, the weighted mean encoded background
   row as baseline, the encoded background rows with their weights (DeepSHAP and
   GradientSHAP explain ``f(x) - E_w f(b)``, as the perturbation view), and attributions
@@ -41,7 +42,6 @@ import pandas as pd
 import torch
 
 from xplain._validation import (
-    BOOLEAN,
     NONE,
     SEED,
     InstanceOf,
@@ -55,22 +55,22 @@ from xplain.adapters._tabular_backends import TabularBackend, backend_for
 from xplain.adapters._tabular_background import METHODS, summarise
 from xplain.adapters._tabular_encoder import TabularEncoder
 from xplain.adapters._tabular_hybrids import HybridScorer
-from xplain.adapters._tabular_lime import DISCRETIZERS, LimeSampler
 from xplain.adapters._tabular_rows import EncodedRow, RowMemo
 from xplain.adapters._tabular_schema import TabularSchema, _as_frame
-from xplain.adapters._tabular_trees import TreeParts, shap_model_output
+from xplain.adapters._tabular_trees import TreeParts
 from xplain.adapters.base import (
     Adapter,
     BaselineGames,
     DifferentiableView,
     Encoded,
     InterpretableView,
-    Neighbourhood,
     TreeView,
 )
 from xplain.display import FeatureDisplay
 from xplain.errors import InvalidInputError, InvalidParameterError, MethodNotApplicableError
 from xplain.models.base import explained_scores
+from xplain.models.sklearn import leaves_hold_probabilities
+from xplain.views import Distribution, TrainingData, TreeOutputs
 
 MASKS_PER_EVALUATE = 16384  # coalitions per call of the perturbation view's evaluate
 _NAMES = InstanceOf((list, tuple), "a list of column names")
@@ -82,8 +82,8 @@ class TabularAdapter(Adapter):
     ``categorical`` columns are those of dtype object / string / category / bool, plus
     any named here. The background is ``background_size`` weighted rows summarising
     ``data`` (``background_method``: ``"kmeans"`` as ``shap.kmeans``, or ``"sample"``;
-    see :mod:`xplain.adapters._tabular_background`). LIME's neighbourhood follows
-    ``lime_tabular``: ``lime_discretize`` (quartile / decile bins) or Gaussian samples.
+    see :mod:`xplain.adapters._tabular_background`). LIME's sampling options are ``lime``'s
+    (``discretize_continuous``, ``discretizer``, ``sample_around_instance``).
     A torch model is called on ``encoder.transform(rows)``: pass the fitted
     :class:`TabularEncoder` it was trained with (else one is fitted on ``data``).
     """
@@ -112,15 +112,11 @@ class TabularAdapter(Adapter):
             NONE,
             doc="the encoding a torch model was trained on",
         ),
-        "lime_discretize": Param(True, BOOLEAN, doc="LIME: bin numeric columns"),
-        "lime_discretizer": Param("quartile", Options(tuple(DISCRETIZERS)), doc="LIME bins"),
-        "lime_sample_around_instance": Param(
-            False, BOOLEAN, doc="LIME without bins: centre samples on the row, not the mean"
-        ),
         "max_batch_rows": Param(65536, Interval(int, 1), doc="rows per model call"),
     }
 
     def __init__(self, model: Any, data: Any, **params: Any) -> None:
+        _refuse_lime_options(params)
         self.params = p = validate_params("TabularAdapter", self.parameters, params)
         if data is None:
             raise InvalidParameterError(
@@ -274,7 +270,7 @@ class TabularAdapter(Adapter):
             scores=self._row_scores([encoded], output)[0],  # kept from the prediction
             base_scores=self.base_scores(output),
             n_total=d,
-            sample_neighbourhood=lambda n, rng: self._neighbourhood(row, output, n, rng),
+            distribution=Distribution(self._training, row, partial(self.scores, output=output)),
             null_players=~differs.any(0),  # replacing these changes no row
             batch_size=MASKS_PER_EVALUATE,  # the scorer sends distinct rows in large calls
             baseline_games=BaselineGames(
@@ -286,21 +282,11 @@ class TabularAdapter(Adapter):
             ),
         )
 
-    def _neighbourhood(
-        self, row: np.ndarray, output: str, n: int, rng: np.random.Generator
-    ) -> Neighbourhood:
-        representation, rows, distances = self._lime.sample(row, n, rng)
-        return Neighbourhood(representation, self.scores(rows, output), distances)
-
     @shared_property
-    def _lime(self) -> LimeSampler:
-        return LimeSampler(
-            self.data,
-            self.schema,
-            discretize=self.params["lime_discretize"],
-            discretizer=self.params["lime_discretizer"],
-            sample_around_instance=self.params["lime_sample_around_instance"],
-        )
+    def _training(self) -> TrainingData:
+        """The training rows as codes ``[N, d]``, one object for all views (LIME derives
+        its statistics from it once)."""
+        return TrainingData(self.data, self.schema.categorical)
 
     # -- gradient view -------------------------------------------------------------------
     def differentiable_view(self, encoded: EncodedRow, output: str) -> DifferentiableView:
@@ -343,10 +329,15 @@ class TabularAdapter(Adapter):
         backend = self.backend
         parts = backend.trees
         if not isinstance(parts, TreeParts):
-            raise MethodNotApplicableError(f"tree_shap cannot explain this model: {parts}.")
+            raise MethodNotApplicableError(f"This model has no tree view: {parts}.")
         rows = np.stack([e.row for e in encoded])  # [n, d]
         d = rows.shape[1]
-        model_output = shap_model_output(self.model, parts.estimator, output)
+        outputs = TreeOutputs(
+            is_classifier=self.model.is_classifier,
+            n_classes=len(self.model.labels),
+            link=self.model.link,
+            leaves_hold_probabilities=leaves_hold_probabilities(parts.estimator),
+        )
         scores = self._row_scores(encoded, output)  # [n, C]
         inputs = backend.tree_inputs(rows, self._model_rows(encoded))  # [n, m]
         base_scores = self.base_scores(output)
@@ -359,7 +350,8 @@ class TabularAdapter(Adapter):
                 model=parts.estimator,
                 row=inputs[i : i + 1],  # [1, m]
                 background=backend.tree_background,
-                model_output=model_output,
+                output=output,
+                outputs=outputs,
                 class_index=_identity,
                 to_features=to_features,
                 scores=scores[i],
@@ -399,6 +391,23 @@ class TabularAdapter(Adapter):
         step = self.params["max_batch_rows"]
         chunks = [scores(rows[i : i + step], output) for i in range(0, len(rows), step)]
         return np.concatenate(chunks)
+
+
+def _refuse_lime_options(params: dict[str, Any]) -> None:
+    """Refuse the adapter's former LIME options: they are ``lime``'s parameters now."""
+    moved = {
+        "lime_discretize": "discretize_continuous",
+        "lime_discretizer": "discretizer",
+        "lime_sample_around_instance": "sample_around_instance",
+    }
+    old = [k for k in moved if k in params]
+    if old:
+        where = ", ".join(f"{moved[k]}={params[k]!r}" for k in old)
+        raise InvalidParameterError(
+            f"{', '.join(old)} are no longer options of the tabular explainer: LIME's "
+            f"sampling options belong to the lime method. Pass them there, e.g. "
+            f'explainer.explain(row, "lime", {where}).'
+        )
 
 
 def _check_unique_labels(labels: Sequence[str]) -> None:

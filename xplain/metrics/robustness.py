@@ -15,7 +15,7 @@ from xplain.explanation import Explanation
 from xplain.limits import check_memory, check_rows
 from xplain.methods.base import GradientMethod
 from xplain.metrics._common import encode_again, rebuild_method
-from xplain.views import InterpretableView, Neighbourhood, runs_on
+from xplain.views import InterpretableView, runs_on
 
 if TYPE_CHECKING:
     from xplain.explainer import Explainer
@@ -117,24 +117,24 @@ def _hiding(view: InterpretableView, j: int) -> InterpretableView:
     def evaluate(masks: np.ndarray) -> np.ndarray:
         return view.evaluate(np.asarray(masks, dtype=bool) & keep)
 
-    # a neighbourhood the adapter samples (tabular LIME) would not hide the feature: a
-    # method that uses one is refused when it asks; the others only mask features
-    sampled = view.sample_neighbourhood is not None
+    # samples drawn from the training data (tabular LIME) would not hide the feature: a
+    # method that scores them is refused when it asks; the others only mask features
+    hood = view.distribution
     nulls = view.null_players if view.null_players is not None else np.zeros_like(keep)
     return replace(  # the same features and feature map, another game
         view,
         evaluate=evaluate,
         scores=np.asarray(view.evaluate(keep[None]))[0],
-        sample_neighbourhood=_no_neighbourhood if sampled else None,
+        distribution=None if hood is None else replace(hood, score=_no_neighbourhood),
         null_players=nulls | ~keep,  # the hidden feature changes no score
         baseline_games=None,  # the games are of the unhidden input
     )
 
 
-def _no_neighbourhood(n: int, rng: np.random.Generator) -> Neighbourhood:
+def _no_neighbourhood(rows: np.ndarray) -> np.ndarray:
     raise MethodNotApplicableError(
         "max_sensitivity hides one feature at a time through the perturbation view, and "
-        "this method samples the adapter's own neighbourhood of the input (e.g. LIME on a "
+        "this method samples a neighbourhood of the input from its training data (LIME on a "
         "table), which a hidden feature would not change. Use it with a method that masks "
         "features (kernel_shap, exact_shapley, occlusion) or a gradient method."
     )

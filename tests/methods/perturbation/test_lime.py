@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from synthetic_views import function_view, interaction_view, linear_view, two_outputs
 
-from xplain.adapters.base import Neighbourhood
 from xplain.errors import InvalidParameterError
 from xplain.methods.perturbation._kernels import cosine_distance_to_full, exponential_kernel
+from xplain.methods.perturbation._neighbourhood import neighbourhood
 from xplain.methods.perturbation._sampling import lime_masks
 from xplain.methods.perturbation._surrogate import ridge_surrogate
 from xplain.methods.perturbation.lime import Lime
 from xplain.registry import get_method
+from xplain.views import Distribution, TrainingData
 
 
 def lime_kernel(d: np.ndarray, kernel_width: float) -> np.ndarray:
@@ -107,36 +108,36 @@ def test_top_k_features_keep_the_largest_effects() -> None:
 
 
 def gaussian_neighbourhood_view(d: int, seed: int = 0):
-    """A view with a tabular-style sampler: Gaussian perturbations in standardised units."""
+    """A view carrying training data: LIME draws Gaussian rows from its mean and std and
+    represents them in standardised units (``discretize_continuous=False``)."""
     rng = np.random.default_rng(seed)
-    w, x, scale = rng.normal(size=d), rng.normal(size=d), rng.uniform(0.5, 2, size=d)
-    view, _ = linear_view(d)  # masks are not used when the view has its own sampler
-
-    def sample(n: int, generator: np.random.Generator) -> Neighbourhood:
-        z = generator.normal(size=(n, d))  # standardised representation, row 0 = instance
-        z[0] = 0.0
-        rows = x + z * scale
-        return Neighbourhood(
-            representation=z,
-            scores=two_outputs(rows @ w),
-            distances=np.sqrt((z**2).sum(1)),
-        )
-
-    view.sample_neighbourhood = sample
-    return view, w * scale, sample
+    w, x = rng.normal(size=d), rng.normal(size=d)
+    training = rng.normal(size=(300, d)) * rng.uniform(0.5, 2, size=d)  # [N, d]
+    view, _ = linear_view(d)  # masks are not used when the view carries training data
+    view.distribution = Distribution(
+        TrainingData(training, np.zeros(d, dtype=bool)), x, lambda rows: two_outputs(rows @ w)
+    )
+    return view, w * training.std(0)
 
 
 def test_neighbourhood_view_uses_its_distances_and_lime_tabular_width() -> None:
     from lime.lime_base import LimeBase
 
-    view, slopes, sample = gaussian_neighbourhood_view(6)
-    result = Lime(num_samples=600, seed=2).attribute(view, 1)
-    assert view.n_masks == 0  # the view's own sampler was used, not masks
+    view, slopes = gaussian_neighbourhood_view(6)
+    result = Lime(num_samples=600, seed=2, discretize_continuous=False).attribute(view, 1)
+    assert view.n_masks == 0  # the training data was sampled, not masks
     width = 0.75 * math.sqrt(6)
     assert result.diagnostics["kernel_width"] == pytest.approx(width)
     np.testing.assert_allclose(result.values, slopes, rtol=0.02)
     # the same neighbourhood through lime's own surrogate
-    hood = sample(600, np.random.default_rng(2))
+    hood = neighbourhood(
+        view.distribution,
+        600,
+        np.random.default_rng(2),
+        discretize=False,
+        discretizer="quartile",
+        sample_around_instance=False,
+    )
     base = LimeBase(partial(lime_kernel, kernel_width=width))
     _, pairs, score, _ = base.explain_instance_with_data(
         hood.representation, hood.scores, hood.distances, 1, 6, feature_selection="none"

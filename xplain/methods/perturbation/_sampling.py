@@ -79,7 +79,7 @@ def without_null_players(view: InterpretableView) -> tuple[InterpretableView, np
         n_features=int(keep.shape[0]),
         evaluate=evaluate,
         feature_map=view.feature_map.restrict(keep),
-        sample_neighbourhood=None,
+        distribution=None,
         null_players=None,
     )
     return reduced, keep

@@ -7,11 +7,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from xplain._validation import NONE, SEED, Interval, Options, Param
+from xplain._validation import BOOLEAN, NONE, SEED, Interval, Options, Param
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.limits import check_memory, check_rows
 from xplain.methods.base import Attribution, PerturbationMethod
 from xplain.methods.perturbation._kernels import cosine_distance_to_full, exponential_kernel
+from xplain.methods.perturbation._neighbourhood import DISCRETIZERS, neighbourhood
 from xplain.methods.perturbation._sampling import (
     check_budget,
     evaluate_target,
@@ -37,10 +38,12 @@ class Lime(PerturbationMethod):
     (the instance first) are weighted by the exponential kernel
     ``sqrt(exp(-D^2 / kernel_width^2))`` and a weighted ``Ridge(alpha=1)`` is fitted on
     their interpretable representation; its coefficients are the explanation. The
-    neighbourhood follows the ``lime`` package per modality: when the view offers its
-    own sampler (tabular: perturbations from training statistics) its representation and
-    distances are used with ``kernel_width = 0.75 sqrt(d)``; otherwise binary masks are
-    drawn as ``lime_text`` draws them (remove 1..d features uniformly) with cosine
+    neighbourhood follows the ``lime`` package per modality: when the view carries its
+    training data (a table) samples are drawn from its statistics as ``lime_tabular``
+    draws them (``discretize_continuous``: quartile or decile bins with ``discretizer``,
+    else Gaussian samples around the mean, or around the row with
+    ``sample_around_instance``) with ``kernel_width = 0.75 sqrt(d)``; otherwise binary
+    masks are drawn as ``lime_text`` draws them (remove 1..d features uniformly) with cosine
     distance x 100 and ``kernel_width = 25``. Distinct masks go through the model once.
 
     ``num_features`` keeps only the top-k features (chosen by ``feature_selection`` as
@@ -69,6 +72,11 @@ class Lime(PerturbationMethod):
             NONE,
             doc="width of the exponential kernel (None: lime's default for the view)",
         ),
+        "discretize_continuous": Param(True, BOOLEAN, doc="tables: bin numeric columns"),
+        "discretizer": Param("quartile", Options(tuple(DISCRETIZERS)), doc="tables: the bins"),
+        "sample_around_instance": Param(
+            False, BOOLEAN, doc="tables without bins: centre samples on the row, not the mean"
+        ),
         "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
         "seed": Param(0, SEED, doc="seed of the neighbourhood (None: not reproducible)"),
     }
@@ -81,13 +89,23 @@ class Lime(PerturbationMethod):
         n = self.params["num_samples"]
         width = self.params["kernel_width"]
         # refused up front: the model rows and the [n, d] masks and float64 design matrix
-        if view.sample_neighbourhood is not None:  # one model row per sample
+        distribution = view.distribution
+        if distribution is None:
+            self._refuse_table_options()
+        if distribution is not None:  # one model row per sample
             check_rows("lime", n, "lower num_samples")
         else:  # the distinct masks (at most 2^d - 1) go through the model
             check_budget("lime", view, int(min(n - 1, 2.0**d - 1)), "lower num_samples")
         check_memory("lime", n * d * 9, "lower num_samples")
-        if view.sample_neighbourhood is not None:
-            hood = view.sample_neighbourhood(n, rng)
+        if distribution is not None:
+            hood = neighbourhood(
+                distribution,
+                n,
+                rng,
+                discretize=self.params["discretize_continuous"],
+                discretizer=self.params["discretizer"],
+                sample_around_instance=self.params["sample_around_instance"],
+            )
             data = np.asarray(hood.representation, dtype=np.float64)  # [n, d]
             y = np.asarray(hood.scores, dtype=np.float64)[:, target]  # [n]
             distances = np.asarray(hood.distances, dtype=np.float64)  # [n]
@@ -118,6 +136,19 @@ class Lime(PerturbationMethod):
                 "kernel_width": float(width),
             },
         )
+
+    def _refuse_table_options(self) -> None:
+        """Refuse sampling options set for a view without training data: they would be
+        ignored, and the result would not be what the caller asked for."""
+        table = ("discretize_continuous", "discretizer", "sample_around_instance")
+        # a default passed back (metrics rebuild a method from Explanation.params) is harmless
+        given = [k for k in table if self.params[k] != self.parameters[k].default]
+        if given:
+            raise InvalidParameterError(
+                f"lime's {', '.join(given)} shape the neighbourhood of a table row (drawn "
+                "from training statistics); this input's features are only masked (as "
+                "lime_text / lime_image do), so they would be ignored. Leave them out here."
+            )
 
 
 def _require_variation(

@@ -88,21 +88,58 @@ class TreeShap(Method):
         out: list[Attribution] = [None] * len(views)  # type: ignore[list-item]
         for group in _shared(views):
             first = views[group[0]]
+            model_output = shap_model_output(first)
             rows = np.concatenate([views[i].row for i in group])  # [n, m]
             mode = self.params["feature_perturbation"] or (
                 "interventional" if first.background is not None else "tree_path_dependent"
             )
             if mode == "interventional":
-                phi, expected = _interventional(shap, first, rows), None
+                phi, expected = _interventional(shap, first, rows, model_output), None
             else:
-                phi, expected = _path_dependent(shap, first, rows)
+                phi, expected = _path_dependent(shap, first, rows, model_output)
             for i, values in zip(group, phi, strict=True):  # values: [m, outputs]
-                out[i] = _attribution(views[i], targets[i], values, expected, mode)
+                out[i] = _attribution(views[i], targets[i], values, expected, mode, model_output)
         return out
 
 
+def shap_model_output(view: TreeView) -> str:
+    """shap's ``model_output`` that computes the view's explained ``output``, or a refusal
+    (MethodNotApplicableError) saying why shap cannot."""
+    facts, output = view.outputs, view.output
+    if not facts.is_classifier:
+        return "raw"
+    name = type(view.model).__name__
+    if facts.leaves_hold_probabilities:
+        if output == "probability":
+            return "raw"  # the leaves are class frequencies: raw output = probability
+        raise MethodNotApplicableError(
+            f"tree_shap explains the probabilities of a {name} (its leaves hold class "
+            f"frequencies), not their {output}; use Explainer(..., output='probability'), "
+            "or kernel_shap / exact_shapley for log-odds."
+        )
+    if output == "raw":
+        return "raw"
+    if facts.n_classes == 2 and facts.link == "logistic":
+        return "raw" if output == "log_odds" else "probability"
+    why = (
+        "the probabilities of a multi-class boosted model are a softmax over all classes' "
+        "trees, which shap's TreeExplainer does not compute"
+        if facts.n_classes > 2
+        else "its probability is not the sigmoid of its margin"
+    )
+    raise MethodNotApplicableError(
+        f"tree_shap cannot explain the {output} of this {name}: {why}. Use "
+        "Explainer(..., output='raw') for its margins, or kernel_shap / exact_shapley."
+    )
+
+
 def _attribution(
-    view: TreeView, target: int, phi: np.ndarray, expected: np.ndarray | None, mode: str
+    view: TreeView,
+    target: int,
+    phi: np.ndarray,
+    expected: np.ndarray | None,
+    mode: str,
+    model_output: str,
 ) -> Attribution:
     """One row's values for ``target`` and diagnostics, from shap's ``phi`` ``[m, outputs]``."""
     # shap explains one output for a binary boosted model: class 1's score, whose
@@ -115,7 +152,7 @@ def _attribution(
     values = sign * phi[:, column]  # [m]
 
     diagnostics: dict[str, Any] = {"feature_perturbation": mode}
-    if view.model_output == "probability":
+    if model_output == "probability":
         diagnostics["note"] = (
             "probability: margin Shapley values rescaled per background row (shap), "
             "not the exact Shapley values of the probability"
@@ -137,12 +174,14 @@ def _shared(views: Sequence[TreeView]) -> list[list[int]]:
     """Positions of the views, grouped by the model and background objects they share."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, view in enumerate(views):
-        key = (id(view.model), id(view.background), id(view.background_weights), view.model_output)
+        key = (id(view.model), id(view.background), id(view.background_weights), view.output)
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 
 
-def _interventional(shap: Any, view: TreeView, rows: np.ndarray) -> np.ndarray:
+def _interventional(
+    shap: Any, view: TreeView, rows: np.ndarray, model_output: str
+) -> np.ndarray:
     """``phi(x) = sum_k w_k phi(x; b_k)`` of each row: ``[n, m, outputs]``.
 
     Uniform weights: one TreeExplainer on all background rows, which shap averages.
@@ -159,32 +198,34 @@ def _interventional(shap: Any, view: TreeView, rows: np.ndarray) -> np.ndarray:
     weights = view.background_weights
     weights = np.full(k, 1.0 / k) if weights is None else np.asarray(weights)  # [k]
     if np.all(weights == weights[0]):
-        explainer = _explainer(shap, view, background, "interventional")
+        explainer = _explainer(shap, view, background, "interventional", model_output)
         return _outputs(explainer.shap_values(rows, check_additivity=False))
     if rows.shape[0] <= k:
         out = []
         for row in rows:
-            explainer = _explainer(shap, view, row[None], "interventional")
+            explainer = _explainer(shap, view, row[None], "interventional", model_output)
             reverse = _outputs(explainer.shap_values(background, check_additivity=False))
             out.append(-np.einsum("k,kmo->mo", weights, reverse))  # [k, m, o] -> [m, o]
         return np.stack(out)
     total = 0.0
     for weight, reference in zip(weights, background, strict=True):
-        explainer = _explainer(shap, view, reference[None], "interventional")
+        explainer = _explainer(shap, view, reference[None], "interventional", model_output)
         total = total + weight * _outputs(explainer.shap_values(rows, check_additivity=False))
     return np.asarray(total)
 
 
-def _path_dependent(shap: Any, view: TreeView, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _path_dependent(
+    shap: Any, view: TreeView, rows: np.ndarray, model_output: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Path-dependent values ``[n, m, outputs]`` and shap's expected values ``[outputs]``."""
-    if view.model_output != "raw":
+    if model_output != "raw":
         raise InvalidParameterError(
             "tree_shap with feature_perturbation='tree_path_dependent' explains the model's "
-            f"raw output only, and this explainer explains {view.model_output} (shap cannot "
+            f"raw output only, and this explainer explains {view.output} (shap cannot "
             "transform path-dependent values). Use feature_perturbation='interventional', or "
             "Explainer(..., output='raw')."
         )
-    explainer = _explainer(shap, view, None, "tree_path_dependent")
+    explainer = _explainer(shap, view, None, "tree_path_dependent", model_output)
     with warnings.catch_warnings():  # "output has changed to a list": handled by _outputs
         warnings.filterwarnings("ignore", "LightGBM binary", UserWarning)
         phi = _outputs(explainer.shap_values(rows, check_additivity=False))
@@ -201,16 +242,18 @@ def _import_shap() -> Any:
     return shap
 
 
-def _explainer(shap: Any, view: TreeView, data: np.ndarray | None, mode: str) -> Any:
+def _explainer(
+    shap: Any, view: TreeView, data: np.ndarray | None, mode: str, model_output: str
+) -> Any:
     """shap's TreeExplainer for the view's model (its errors become xplain errors)."""
     try:
         return shap.TreeExplainer(
-            view.model, data=data, feature_perturbation=mode, model_output=view.model_output
+            view.model, data=data, feature_perturbation=mode, model_output=model_output
         )
     except Exception as err:  # shap raises bare Exceptions too
         raise MethodNotApplicableError(
             f"shap's TreeExplainer cannot explain this {type(view.model).__name__} "
-            f"({mode}, model_output={view.model_output!r}): {err}. Use kernel_shap instead."
+            f"({mode}, model_output={model_output!r}): {err}. Use kernel_shap instead."
         ) from err
 
 

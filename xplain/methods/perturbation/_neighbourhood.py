@@ -1,18 +1,18 @@
 """LIME's tabular neighbourhood, as ``lime.lime_tabular.LimeTabularExplainer`` draws it.
 
-Ribeiro, Singh and Guestrin (2016). Statistics come from the training data given to the
-adapter (not the summarised background):
+Ribeiro, Singh and Guestrin (2016). Statistics come from the view's training data
+(:class:`xplain.views.TrainingData`, not the summarised background); the options are
+``lime``'s, named as ``LimeTabularExplainer`` names them:
 
-* ``discretize=True`` (lime's default ``discretize_continuous=True``): each numeric
-  column is cut at its quartiles (or deciles) of the training data. A sample draws,
-  for every column independently, a bin (numeric) or a category with its training
-  frequency; a numeric value is then drawn from a normal truncated to the bin, with the
-  mean and std of the training values in it (``lime.discretize``). The interpretable
-  representation is binary: 1 where the sample falls in the instance's bin or
-  category. Where a bin holds a single value lime returns a z-score by mistake; we
-  return the value itself.
-* ``discretize=False``: numeric values are ``N(0, 1) * std + mean`` (or ``+ x`` with
-  ``sample_around_instance=True``) and are represented by ``(value - mean) / std``;
+* ``discretize_continuous=True`` (the default): each numeric column is cut at its
+  quartiles (or deciles: ``discretizer``) of the training data. A sample draws, for every
+  column independently, a bin (numeric) or a category with its training frequency; a
+  numeric value is then drawn from a normal truncated to the bin, with the mean and std
+  of the training values in it (``lime.discretize``). The interpretable representation
+  is binary: 1 where the sample falls in the instance's bin or category. Where a bin
+  holds a single value lime returns a z-score by mistake; we return the value itself.
+* ``discretize_continuous=False``: numeric values are ``N(0, 1) * std + mean`` (or
+  ``+ x`` with ``sample_around_instance=True``) and are represented by ``(value - mean) / std``;
   categorical columns as above.
 
 Distances are Euclidean between each representation row and the instance's (row 0),
@@ -24,10 +24,38 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import truncnorm
 
-from xplain.adapters._tabular_schema import TabularSchema
+from xplain.views import Distribution, Neighbourhood, TrainingData
 
 DISCRETIZERS = {"quartile": (25, 50, 75), "decile": tuple(range(10, 100, 10))}
 STD_FLOOR = 1e-11  # lime adds this to each bin's std
+
+
+def neighbourhood(
+    distribution: Distribution,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    discretize: bool,
+    discretizer: str,
+    sample_around_instance: bool,
+) -> Neighbourhood:
+    """``n`` samples around ``distribution.row`` (row 0) with their scores and distances.
+
+    The sampler's statistics are computed once per training data and option set.
+    """
+    options = (discretize, discretizer, sample_around_instance)
+
+    def build(training: TrainingData) -> LimeSampler:
+        return LimeSampler(
+            training,
+            discretize=discretize,
+            discretizer=discretizer,
+            sample_around_instance=sample_around_instance,
+        )
+
+    sampler = distribution.training.derived(("lime", *options), build)
+    representation, rows, distances = sampler.sample(distribution.row, n, rng)
+    return Neighbourhood(representation, distribution.score(rows), distances)
 
 
 class LimeSampler:
@@ -35,14 +63,14 @@ class LimeSampler:
 
     def __init__(
         self,
-        matrix: np.ndarray,
-        schema: TabularSchema,
+        training: TrainingData,
         *,
         discretize: bool,
         discretizer: str,
         sample_around_instance: bool,
     ) -> None:
-        self.categorical = schema.categorical  # [d]
+        matrix = training.rows  # [N, d]
+        self.categorical = np.asarray(training.categorical, dtype=bool)  # [d]
         self.discretize = discretize
         self.around_instance = sample_around_instance
         self.mean = matrix.mean(0)  # [d]
