@@ -243,3 +243,14 @@ def test_save_html_into_a_missing_folder_is_a_clear_error(tmp_path):
     (tmp_path / "r.html").mkdir()  # a folder where the file should go
     with pytest.raises(InvalidParameterError, match="Cannot save the report"):
         e.save_html(tmp_path / "r.html")
+
+
+def test_save_html_evaluate_must_be_a_bool():
+    e = Explanation(
+        features=["a"], values=np.array([1.0]), target=0, target_label="0",
+        prediction=np.array([1.0]), labels=["0"], method="m", params={}, diagnostics={},
+        n_model_evals=0, seconds=0.0, modality="tabular", output="raw",
+    )
+    comparison = Comparison(None, {"m": e}, [])
+    with pytest.raises(InvalidParameterError, match="'evaluate' parameter"):
+        comparison.to_html(evaluate="yes")

@@ -118,6 +118,11 @@ class Comparison:
         """
         from xplain.report.comparison import render_comparison
 
+        if not isinstance(evaluate, bool):  # "yes" would run the model by accident
+            raise InvalidParameterError(
+                f"The 'evaluate' parameter of Comparison.to_html / save_html must be a bool. "
+                f"Got {evaluate!r}."
+            )
         return render_comparison(self, full_page=full_page, evaluate=evaluate)
 
     def _repr_html_(self) -> str:

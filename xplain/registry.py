@@ -68,6 +68,11 @@ def get_method(name: str) -> type[Method]:
             f"The method name is empty ({name!r}). Name one of: {', '.join(sorted(_REGISTRY))}; "
             "or pass method=None for the explainer's default method."
         )
+    if isinstance(name, type):  # Explainer.explain(x, IntegratedGradients): the class
+        raise UnknownMethodError(
+            f"Got the method class {name.__name__}; pass a name such as "
+            f"{getattr(name, 'name', 'saliency')!r} or an object such as {name.__name__}()."
+        )
     if not isinstance(name, str) or name not in _REGISTRY:
         hint = did_you_mean(name, _REGISTRY) if isinstance(name, str) else ""
         raise UnknownMethodError(

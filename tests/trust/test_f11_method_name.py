@@ -43,3 +43,11 @@ def test_f11_none_still_means_the_default_method(explainer):
     assert [e.method for e in explainer.explain_batch([IMAGE], method=None)] == [
         "integrated_gradients"
     ]
+
+
+def test_a_method_class_instead_of_a_name_or_object_is_named():
+    from xplain.methods.gradient.integrated_gradients import IntegratedGradients
+
+    with pytest.raises(UnknownMethodError, match=r"method class IntegratedGradients.*"
+                       r"'integrated_gradients'.*IntegratedGradients\(\)"):
+        get_method(IntegratedGradients)

@@ -183,3 +183,23 @@ _BUILDERS: tuple[tuple[type[View], str], ...] = (
     (InterpretableView, "interpretable_view"),
     (TreeView, "tree_view"),
 )
+
+
+class TorchModelAdapter(Adapter):
+    """An adapter whose ``model`` is one of xplain's torch wrappers: it counts the rows it
+    evaluates (``n_evals``) and reads the network's outputs (``reader``,
+    :class:`~xplain.models.outputs.OutputReader`), which say what may be explained."""
+
+    model: Any
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.model.reader.outputs
+
+    @property
+    def single_output(self) -> bool:
+        return self.model.reader.single_output
+
+    @property
+    def n_model_evals(self) -> int:
+        return self.model.n_evals

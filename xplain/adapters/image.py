@@ -44,7 +44,7 @@ from xplain._validation import (
     validate_params,
 )
 from xplain.adapters._segmentation import SEGMENTATIONS, segment
-from xplain.adapters.base import Adapter, Encoded
+from xplain.adapters.base import Encoded, TorchModelAdapter
 from xplain.display import FeatureDisplay
 from xplain.errors import (
     InvalidInputError,
@@ -70,7 +70,7 @@ def _is_mean(value: Any) -> bool:
     return values.ndim == 1 and values.size >= 1 and bool(np.all((values >= 0) & (values <= 1)))
 
 
-class ImageAdapter(Adapter):
+class ImageAdapter(TorchModelAdapter):
     """Explain a torch image classifier pixel by pixel (gradients) or by superpixels."""
 
     modality: ClassVar[str] = "image"
@@ -141,17 +141,6 @@ class ImageAdapter(Adapter):
     def torch_module(self) -> torch.nn.Module:
         return self.model.module
 
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        return self.model.reader.outputs
-
-    @property
-    def single_output(self) -> bool:
-        return self.model.reader.single_output
-
-    @property
-    def n_model_evals(self) -> int:
-        return self.model.n_evals
 
     def segments(self, instance: Any) -> np.ndarray:
         """The superpixels perturbation methods hide in ``instance``: labels ``[H, W]``."""

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from xplain._validation import BOOLEAN, NONE, Interval, Options, Param, validate_params
-from xplain.adapters.base import Adapter, DifferentiableView, Encoded, InterpretableView
+from xplain.adapters.base import DifferentiableView, Encoded, InterpretableView, TorchModelAdapter
 from xplain.display import FeatureDisplay
 from xplain.errors import InvalidInputError, InvalidParameterError
 from xplain.models.base import explained_scores
@@ -32,7 +32,7 @@ SPREAD_ROWS = 4096  # embedding rows (evenly strided) that estimate the embeddin
 TOKEN_DISPLAY = FeatureDisplay("tokens", options={"continuation": "##", "word_start": ["Ġ", "▁"]})
 
 
-class TextAdapter(Adapter):
+class TextAdapter(TorchModelAdapter):
     """Explain a Hugging Face sequence classifier token by token (or word by word)."""
 
     modality: ClassVar[str] = "text"
@@ -72,17 +72,6 @@ class TextAdapter(Adapter):
     def torch_module(self) -> torch.nn.Module:
         return self.model.model
 
-    @property
-    def outputs(self) -> tuple[str, ...]:
-        return self.model.reader.outputs
-
-    @property
-    def single_output(self) -> bool:
-        return self.model.reader.single_output
-
-    @property
-    def n_model_evals(self) -> int:
-        return self.model.n_evals
 
     def encode(self, instance: Any) -> Encoded:
         if not isinstance(instance, str):
