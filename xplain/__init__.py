@@ -11,8 +11,10 @@ import importlib
 from typing import Any
 
 from xplain import adapters, limits, metrics
+from xplain._version import __version__
 from xplain.comparison import Comparison
 from xplain.errors import (
+    DatasetOutputError,
     InvalidInputError,
     InvalidParameterError,
     InvalidTargetError,
@@ -20,7 +22,9 @@ from xplain.errors import (
     MethodNotApplicableError,
     MissingDependencyError,
     ModelOutputError,
+    PartitionsFailedError,
     ResourceLimitError,
+    RowError,
     UndefinedMeasureWarning,
     UnknownMethodError,
     UntrustedCodeError,
@@ -36,10 +40,10 @@ from xplain.methods import (  # importing xplain.methods registers the built-in 
 )
 from xplain.registry import available_methods, register_method
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "Comparison",
+    "DatasetOutputError",
     "Explainer",
     "Explanation",
     "GradientMethod",
@@ -51,8 +55,10 @@ __all__ = [
     "MethodNotApplicableError",
     "MissingDependencyError",
     "ModelOutputError",
+    "PartitionsFailedError",
     "PerturbationMethod",
     "ResourceLimitError",
+    "RowError",
     "UndefinedMeasureWarning",
     "UnknownMethodError",
     "UntrustedCodeError",
@@ -64,6 +70,7 @@ __all__ = [
     "extend",
     "limits",
     "metrics",
+    "open_dataset",
     "register_method",
     "testing",
 ]
@@ -73,6 +80,10 @@ _LAZY_MODULES = ("extend", "testing")
 
 
 def __getattr__(name: str) -> Any:
+    if name == "open_dataset":  # pyarrow is imported only by those who read datasets
+        from xplain.scale.dataset import open_dataset
+
+        return open_dataset
     if name in _LAZY_MODULES:
         return importlib.import_module(f"xplain.{name}")
     raise AttributeError(f"module 'xplain' has no attribute {name!r}")

@@ -121,9 +121,18 @@ class Satisfies(Constraint):
 
 
 BOOLEAN = InstanceOf((bool,), "a bool")
-SEED = Satisfies(
-    lambda v: v is None or (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0),
-    "None or an int >= 0",
+def _seed_part(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
+
+
+SEED = Satisfies(lambda v: v is None or _seed_part(v), "None or an int >= 0")
+# a method's seed: also a list of ints, numpy's entropy (default_rng([seed, row_id]), as
+# explain_dataset seeds each row)
+SEED_SEQUENCE = Satisfies(
+    lambda v: v is None or _seed_part(v) or (
+        isinstance(v, list | tuple) and len(v) > 0 and all(_seed_part(x) for x in v)
+    ),
+    "None, an int >= 0, or a list of ints >= 0 (e.g. [seed, row_id])",
 )
 
 

@@ -52,6 +52,31 @@ class MissingDependencyError(XplainError, ImportError):
     """An optional dependency is not installed; the message gives the ``pip install`` line."""
 
 
+class DatasetOutputError(XplainError, ValueError):
+    """An ``explain_dataset`` output directory cannot be used (a file, not writable,
+    another run's output) or read (no manifest)."""
+
+
+class RowError(XplainError, RuntimeError):
+    """Explaining a row of a dataset failed; the message names the row and the cause."""
+
+
+class PartitionsFailedError(XplainError, RuntimeError):
+    """Some partitions of an ``explain_dataset`` run failed; the others are written.
+
+    ``failed`` maps each failed partition's index to its error; ``dataset`` is the
+    partial output (an ``ExplanationDataset``), or None once pickled.
+    """
+
+    def __init__(self, message: str, failed: dict[int, str], dataset: object = None) -> None:
+        super().__init__(message)
+        self.failed = failed
+        self.dataset = dataset
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.failed, None))
+
+
 class XplainWarning(UserWarning):
     """Base class of the warnings xplain issues (results to read with care)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from xplain.views import DifferentiableView, runs_on, view_name, view_type
 
 if TYPE_CHECKING:
     from xplain.comparison import Comparison
+    from xplain.scale.dataset import ExplanationDataset
 
 
 
@@ -253,6 +255,60 @@ class Explainer:
             explanations = self._attribute_batch(items, target, label, algorithm)
             bar.update(len(items))
         return explanations
+
+    def explain_dataset(
+        self,
+        data: Any,
+        method: str | None = None,
+        target: int | str | None = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        output: str | os.PathLike,
+        engine: Any = "local",
+        n_jobs: int = -1,
+        partition_rows: int | None = None,
+        batch_rows: int = 64,
+        column: str | None = None,
+        seed: int = 0,
+        resume: bool = True,
+        overwrite: bool = False,
+        progress: bool = True,
+    ) -> ExplanationDataset:
+        """Explain every row of ``data`` with ``method`` into the directory ``output``.
+
+        ``data``: a DataFrame, a Parquet file, directory or glob, a list of instances
+        (texts, images), an array or tensor whose first axis indexes them, or a Hugging
+        Face ``datasets.Dataset``; ``column`` names the column holding the instances of a
+        table given to a text or image model (a tabular model's instances are the rows).
+        ``method`` is a registered name configured by ``params``.
+
+        The rows are split into partitions of ``partition_rows`` (default: about 16
+        partitions of whole ``batch_rows`` blocks, at most 4096 rows), each written as
+        ``part-NNNNNN.parquet`` when finished, with ``_manifest.json`` (what the run
+        computes) and ``_SUCCESS`` at the end; see :mod:`xplain.scale.schema` for the
+        columns. ``engine``: ``"local"`` (``n_jobs`` worker processes, joblib/loky),
+        ``"serial"`` (this process), ``"dask"`` (a Dask LocalCluster of ``n_jobs``
+        processes, started and closed here) or a ``dask.distributed.Client`` (used as is).
+
+        Results are the same whatever the engine, workers or partition size: a sampling
+        method gets each row's own seed ``[seed, row_id]`` (``explanation(i)`` equals
+        ``explain(row_i, method, seed=[seed, i], **params)``), and batched methods
+        (tree_shap) explain fixed blocks of ``batch_rows`` rows.
+
+        ``resume=True`` keeps the partitions already written by the same run (same model,
+        data, method, params, seed, partitioning) and computes the rest; an output of
+        another run is refused unless ``overwrite=True``. A partition that fails (an
+        error, a killed worker) is reported by a ``PartitionsFailedError`` after the
+        others are written. Returns the :class:`~xplain.scale.dataset.ExplanationDataset`
+        (also ``xplain.open_dataset(output)``).
+        """
+        from xplain.scale.run import explain_dataset
+
+        return explain_dataset(
+            self, data, method, target, params, output=output, engine=engine, n_jobs=n_jobs,
+            partition_rows=partition_rows, batch_rows=batch_rows, column=column, seed=seed,
+            resume=resume, overwrite=overwrite, progress=progress,
+        )
 
     def _attribute_batch(
         self, items: list[Any], target: int | str | None, method: str, algorithm: Method

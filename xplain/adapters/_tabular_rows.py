@@ -13,7 +13,7 @@ import threading
 import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -46,6 +46,12 @@ class RowMemo(Generic[V]):
         self._values: weakref.WeakKeyDictionary[EncodedRow, dict[Hashable, V]] = (
             weakref.WeakKeyDictionary()
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # a memo is a cache: a pickled copy (a worker process) starts empty
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()
 
     def get(
         self,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 
 from xplain.display import FeatureDisplay
@@ -139,12 +140,25 @@ class Adapter(ABC):
         )
 
     # -- many instances (explain_batch) ------------------------------------------------------
+    def fixed_features(self) -> list[str] | None:
+        """The features every explanation of this adapter has (a table's columns), or None
+        when they depend on the instance (tokens, pixels of images of any size).
+        ``explain_dataset`` writes one column per fixed feature."""
+        return None
+
     def split_batch(self, instances: Any) -> list[Any]:
         """The instances of a batch, one item per instance (override for table-like batches).
 
         By default a batch is any iterable of instances: a list, or the first axis of an
-        array or tensor (``[N, C, H, W]`` images, ``[N, d]`` rows).
+        array or tensor (``[N, C, H, W]`` images, ``[N, d]`` rows). A DataFrame is refused:
+        iterating it would give its column names (adapters whose instances are table rows
+        override this).
         """
+        if isinstance(instances, pd.DataFrame):
+            raise InvalidInputError(
+                f"{type(self).__name__} does not take table rows as instances; pass the column "
+                "holding them, e.g. df['text'].tolist() (explain_dataset: column='text')."
+            )
         if isinstance(instances, str):
             raise InvalidInputError(
                 "explain_batch expects a list of instances and got one string; pass "

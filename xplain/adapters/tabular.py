@@ -178,6 +178,9 @@ class TabularAdapter(Adapter):
     def features(self) -> list[str]:
         return list(self.schema.names)
 
+    def fixed_features(self) -> list[str]:
+        return self.features
+
     def view_types(self) -> tuple[type, ...]:
         """Masks always; gradients for a torch model; trees for a tree ensemble."""
         gradient = (DifferentiableView,) if self.backend.differentiable else ()

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from xplain._validation import NONE, SEED, Interval, Param
+from xplain._validation import NONE, SEED_SEQUENCE, Interval, Param
 from xplain.limits import check_memory
 from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod
@@ -59,7 +59,9 @@ class DeepShap(GradientMethod):
         "max_background": Param(
             None, Interval(int, 1), NONE, doc="use at most this many background rows"
         ),
-        "seed": Param(0, SEED, doc="seed of the background subset (None: not reproducible)"),
+        "seed": Param(
+            0, SEED_SEQUENCE, doc="seed of the background subset (None: not reproducible)"
+        ),
     }
 
     def budget_fix(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from xplain._validation import NONE, SEED, Interval, Param
+from xplain._validation import NONE, SEED_SEQUENCE, Interval, Param
 from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod, gradients
 from xplain.methods.gradient._budget import check_noise, rows_per_chunk
@@ -48,7 +48,7 @@ class GradientShap(GradientMethod):
         "stdevs": Param(
             0.0, Interval(float, 0, None), doc="std of Gaussian input noise"
         ),
-        "seed": Param(0, SEED, doc="seed of the draws (None: not reproducible)"),
+        "seed": Param(0, SEED_SEQUENCE, doc="seed of the draws (None: not reproducible)"),
         "internal_batch_size": Param(
             None, Interval(int, 1), NONE, doc="rows per forward/backward"
         ),

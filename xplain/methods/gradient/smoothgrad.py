@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from xplain._validation import SEED, Interval, Options, Param
+from xplain._validation import SEED_SEQUENCE, Interval, Options, Param
 from xplain.errors import InvalidParameterError
 from xplain.methods.base import GradientMethod, Method
 from xplain.methods.gradient._budget import check_noise, rows_per_chunk
@@ -24,7 +24,7 @@ NOISE_PARAMETERS = {
     ),
     "variant": Param("smoothgrad", Options(VARIANTS), doc="mean, mean of squares, or variance"),
     "noise_batch_size": Param(None, Interval(int, 1), Options((None,)), doc="copies per call"),
-    "seed": Param(0, SEED, doc="seed of the noise (None: not reproducible)"),
+    "seed": Param(0, SEED_SEQUENCE, doc="seed of the noise (None: not reproducible)"),
 }
 NOISE = NOISE_PARAMETERS.keys()
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xplain._validation import BOOLEAN, NONE, SEED, Interval, Param
+from xplain._validation import BOOLEAN, NONE, SEED_SEQUENCE, Interval, Param
 from xplain.errors import InvalidParameterError
 from xplain.limits import check_memory, check_rows
 from xplain.methods._completeness import efficiency
@@ -121,7 +121,9 @@ class KernelShap(PerturbationMethod):
         "order": Param(
             1, Interval(int, 1, 3), doc="interactions fitted: 1 KernelSHAP, 2-3 k-additive"
         ),
-        "seed": Param(0, SEED, doc="seed of the sampled coalitions (None: not reproducible)"),
+        "seed": Param(
+            0, SEED_SEQUENCE, doc="seed of the sampled coalitions (None: not reproducible)"
+        ),
     }
 
     def attribute(self, view: InterpretableView, target: int) -> Attribution:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from xplain._validation import BOOLEAN, NONE, SEED, Interval, Options, Param
+from xplain._validation import BOOLEAN, NONE, SEED_SEQUENCE, Interval, Options, Param
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.limits import check_memory, check_rows
 from xplain.methods.base import Attribution, PerturbationMethod
@@ -78,7 +78,7 @@ class Lime(PerturbationMethod):
             False, BOOLEAN, doc="tables without bins: centre samples on the row, not the mean"
         ),
         "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
-        "seed": Param(0, SEED, doc="seed of the neighbourhood (None: not reproducible)"),
+        "seed": Param(0, SEED_SEQUENCE, doc="seed of the neighbourhood (None: not reproducible)"),
     }
 
     def attribute(self, view: InterpretableView, target: int) -> Attribution:

@@ -1,0 +1,309 @@
+"""explain_dataset: the same Parquet whatever the engine, workers or partition size;
+resume after failures; bad input refused before any work."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import torch
+from flaky import MARKER, FlakyModel
+from sklearn.linear_model import LogisticRegression
+
+import xplain
+from xplain.errors import (
+    DatasetOutputError,
+    InvalidInputError,
+    InvalidParameterError,
+    MissingDependencyError,
+    PartitionsFailedError,
+)
+from xplain.methods.perturbation.kernel_shap import KernelShap
+
+COLUMNS = list("abcdefgh")
+
+
+def read_parts(directory) -> pd.DataFrame:
+    """Every part's rows in row order, without the timing column (the only one that may
+    differ between runs)."""
+    tables = [pq.read_table(p).to_pandas() for p in sorted(glob.glob(f"{directory}/part-*"))]
+    frame = pd.concat(tables).sort_values("row_id").reset_index(drop=True)
+    return frame.drop(columns=["seconds"])
+
+
+@pytest.fixture(scope="module")
+def table_data():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(120, 8)), columns=COLUMNS)
+    y = (X.a - X.c + 0.5 * X.e > 0).astype(int)
+    return X, LogisticRegression().fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def tabular(table_data):
+    X, model = table_data
+    return xplain.Explainer(model, data=X.iloc[:30]), X.iloc[30:54].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def text(tiny_bert, minilm_tokenizer):
+    sentences = ["a fine film", "dull and long", "the best acting of the year", "not good",
+                 "it works", "what a mess of a plot", "charming", "an odd , slow story"] * 2
+    return xplain.Explainer(tiny_bert, tokenizer=minilm_tokenizer), sentences
+
+
+CASES = {
+    "kernel_shap": ("tabular", {"max_evals": 40}),  # 8 features: sampled, not exact
+    "lime": ("tabular", {"num_samples": 50}),
+    "integrated_gradients": ("text", {"n_steps": 8}),
+}
+
+
+def run(explainer, data, method, params, out, **kw):
+    kw.setdefault("progress", False)
+    kw.setdefault("batch_rows", 4)
+    return explainer.explain_dataset(data, method, params=params, output=out, **kw)
+
+
+@pytest.mark.parametrize("method", list(CASES))
+def test_identical_whatever_engine_workers_and_partitions(method, request, tmp_path):
+    modality, params = CASES[method]
+    explainer, data = request.getfixturevalue(modality)
+    from dask.distributed import Client
+
+    runs = {
+        "serial/4": dict(engine="serial", partition_rows=4),
+        "serial/8": dict(engine="serial", partition_rows=8),
+        "local1/8": dict(engine="local", n_jobs=1, partition_rows=8),
+        "local2/4": dict(engine="local", n_jobs=2, partition_rows=4),
+    }
+    frames = {}
+    for name, kw in runs.items():
+        out = tmp_path / name.replace("/", "_")
+        run(explainer, data, method, params, out, **kw)
+        frames[name] = read_parts(out)
+    with Client(processes=False, n_workers=1, threads_per_worker=2) as client:
+        run(explainer, data, method, params, tmp_path / "dask", engine=client, partition_rows=8)
+        frames["dask-threads/8"] = read_parts(tmp_path / "dask")
+    first = frames.pop("serial/4")
+    assert len(first) == len(data) and list(first.row_id) == list(range(len(data)))
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(first, frame, check_exact=True, obj=name)
+    # each row has its own seed: rows are not explained with one shared sample
+    if method != "integrated_gradients":
+        params_of = [json.loads(j)["params"]["seed"] for j in first.explanation[:3]]
+        assert params_of == [[0, 0], [0, 1], [0, 2]]
+
+
+def test_dask_local_cluster_of_two_processes(tabular, tmp_path):
+    explainer, data = tabular
+    params = CASES["kernel_shap"][1]
+    run(explainer, data, "kernel_shap", params, tmp_path / "serial", engine="serial",
+        partition_rows=8)
+    run(explainer, data, "kernel_shap", params, tmp_path / "dask", engine="dask", n_jobs=2,
+        partition_rows=4)
+    pd.testing.assert_frame_equal(read_parts(tmp_path / "serial"), read_parts(tmp_path / "dask"),
+                                  check_exact=True)
+
+
+def test_row_seed_reproduces_the_single_explanation(tabular, tmp_path):
+    explainer, data = tabular
+    run(explainer, data, "kernel_shap", {"max_evals": 40}, tmp_path, engine="serial")
+    frame = read_parts(tmp_path)
+    for i in (0, 5, 17):
+        e = explainer.explain(data.iloc[i], "kernel_shap", max_evals=40, seed=[0, i])
+        got = frame.loc[i, [f"value:{c}" for c in COLUMNS]].to_numpy(dtype=float)
+        np.testing.assert_array_equal(got, e.values)
+    # another seed gives other values: the seed reaches the sampler
+    run(explainer, data, "kernel_shap", {"max_evals": 40}, tmp_path / "s1", engine="serial",
+        seed=1)
+    assert not np.array_equal(read_parts(tmp_path / "s1").filter(like="value:").to_numpy(),
+                              frame.filter(like="value:").to_numpy())
+
+
+# -- faults and resume ------------------------------------------------------------------
+def flaky_setup(tmp_path, kill=False):
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(20, 8)), columns=COLUMNS)
+    X.loc[13, "a"] = MARKER  # partition 3 of 5 (rows 12..15)
+    flag = tmp_path / "fault-on"
+    model = FlakyModel(rng.normal(size=8), flag, kill=kill)
+    explainer = xplain.Explainer(model, data=X.iloc[:6].assign(a=0.0))
+    return explainer, X, flag
+
+
+def mtimes(directory):
+    return {p: os.stat(p).st_mtime_ns for p in sorted(glob.glob(f"{directory}/part-*"))}
+
+
+@pytest.mark.parametrize("engine", ["serial", "local"])
+def test_failed_partition_is_reported_and_resumed_alone(engine, tmp_path):
+    explainer, X, flag = flaky_setup(tmp_path)
+    params = {"max_evals": 40}
+    run(explainer, X, "kernel_shap", params, tmp_path / "clean", engine="serial",
+        partition_rows=4)
+    flag.touch()
+    out = tmp_path / "out"
+    with pytest.raises(PartitionsFailedError, match="injected fault") as info:
+        run(explainer, X, "kernel_shap", params, out, engine=engine, n_jobs=2, partition_rows=4)
+    assert set(info.value.failed) == {3}
+    assert "row 13" in info.value.failed[3] and "resume=True" in str(info.value)
+    assert not (out / "_SUCCESS").exists()
+    before = mtimes(out)
+    assert len(before) == 4  # partitions 0, 1, 2 and 4 are written and readable
+    assert read_parts(out).row_id.tolist() == [*range(12), *range(16, 20)]
+    flag.unlink()
+    run(explainer, X, "kernel_shap", params, out, engine=engine, n_jobs=2, partition_rows=4)
+    after = mtimes(out)
+    changed = [p for p in after if before.get(p) != after[p]]
+    assert [os.path.basename(p) for p in changed] == ["part-000003.parquet"]
+    assert (out / "_SUCCESS").exists()
+    pd.testing.assert_frame_equal(read_parts(out), read_parts(tmp_path / "clean"),
+                                  check_exact=True)
+
+
+def test_killed_worker_is_survived(tmp_path):
+    explainer, X, flag = flaky_setup(tmp_path, kill=True)
+    params = {"max_evals": 40}
+    run(explainer, X, "kernel_shap", params, tmp_path / "clean", engine="serial",
+        partition_rows=4)
+    flag.touch()
+    out = tmp_path / "out"
+    with pytest.raises(PartitionsFailedError) as info:
+        run(explainer, X, "kernel_shap", params, out, engine="local", n_jobs=2,
+            partition_rows=4)
+    assert 3 in info.value.failed  # and maybe the partition the other worker held
+    assert len(mtimes(out)) == 5 - len(info.value.failed)
+    flag.unlink()
+    run(explainer, X, "kernel_shap", params, out, engine="local", n_jobs=2, partition_rows=4)
+    pd.testing.assert_frame_equal(read_parts(out), read_parts(tmp_path / "clean"),
+                                  check_exact=True)
+
+
+def test_interrupt_keeps_finished_partitions(tmp_path, monkeypatch):
+    explainer, X, _ = flaky_setup(tmp_path)
+    calls = {"n": 0}
+    original = xplain.scale.partition.explain_partition
+
+    def interrupted(explainer, table, spec):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(explainer, table, spec)
+
+    monkeypatch.setattr("xplain.scale.engines.explain_partition", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(explainer, X, "kernel_shap", {"max_evals": 40}, tmp_path / "out", engine="serial",
+            partition_rows=4)
+    assert read_parts(tmp_path / "out").row_id.tolist() == list(range(8))
+
+
+def test_resume_skips_finished_work_and_refuses_another_run(tabular, tmp_path):
+    explainer, data = tabular
+    run(explainer, data, "kernel_shap", {"max_evals": 40}, tmp_path, engine="serial")
+    before = mtimes(tmp_path)
+    run(explainer, data, "kernel_shap", {"max_evals": 40}, tmp_path, engine="serial")
+    assert mtimes(tmp_path) == before
+    with pytest.raises(DatasetOutputError, match="changed: params"):
+        run(explainer, data, "kernel_shap", {"max_evals": 60}, tmp_path, engine="serial")
+    changed_data = data.assign(a=data.a + 1)
+    with pytest.raises(DatasetOutputError, match="changed: input"):
+        run(explainer, changed_data, "kernel_shap", {"max_evals": 40}, tmp_path,
+            engine="serial")
+    other = xplain.Explainer(LogisticRegression().fit(data, np.arange(len(data)) % 2),
+                             data=data)
+    with pytest.raises(DatasetOutputError, match="model_id"):
+        run(other, data, "kernel_shap", {"max_evals": 40}, tmp_path, engine="serial")
+    run(other, data, "kernel_shap", {"max_evals": 40}, tmp_path, engine="serial",
+        overwrite=True)
+    assert mtimes(tmp_path) != before
+    # resume=False recomputes everything of the same run
+    before = mtimes(tmp_path)
+    run(other, data, "kernel_shap", {"max_evals": 40}, tmp_path, engine="serial",
+        resume=False)
+    assert all(mtimes(tmp_path)[p] != before[p] for p in before)
+
+
+# -- bad input, before any work ---------------------------------------------------------
+def test_bad_input_is_refused_before_work(tabular, text, tmp_path):
+    explainer, data = tabular
+    out = tmp_path / "never"
+    cases = [
+        (dict(data=data.drop(columns=["c"])), InvalidInputError, "c"),
+        (dict(engine="spark"), InvalidParameterError, "engine must be"),
+        (dict(partition_rows=6), InvalidParameterError, "multiple of batch_rows"),
+        (dict(params={"seed": 3}), InvalidParameterError, "seeds each row itself"),
+        (dict(params={"max_evalz": 3}), InvalidParameterError, "max_evalz"),
+        (dict(data=data.iloc[:0]), InvalidParameterError, "no rows"),
+        (dict(column="zzz"), InvalidParameterError, "no column 'zzz'"),
+        (dict(n_jobs=0), InvalidParameterError, "n_jobs"),
+        (dict(seed=-1), InvalidParameterError, "seed"),
+        (dict(target="no-such-class"), xplain.InvalidTargetError, "no-such-class"),
+    ]
+    for kw, error, words in cases:
+        kw = {"data": data, "params": {"max_evals": 40}, **kw}
+        with pytest.raises(error, match=words):
+            run(explainer, kw.pop("data"), "kernel_shap", kw.pop("params"), out, **kw)
+        assert not out.exists(), kw
+    with pytest.raises(InvalidParameterError, match="registered method name"):
+        explainer.explain_dataset(data, KernelShap(), output=out)
+    text_explainer, sentences = text
+    with pytest.raises(InvalidInputError, match="column"):
+        run(text_explainer, pd.DataFrame({"sentence": sentences}), "integrated_gradients",
+            {}, out, engine="serial")
+    frame = pd.DataFrame({"sentence": sentences})
+    done = run(text_explainer, frame, "saliency", {}, tmp_path / "text", engine="serial",
+               column="sentence")
+    assert len(done) == len(sentences)
+
+
+def test_output_directory_problems(tabular, tmp_path):
+    explainer, data = tabular
+    a_file = tmp_path / "file.parquet"
+    a_file.write_text("x")
+    with pytest.raises(DatasetOutputError, match="is a file"):
+        run(explainer, data, "kernel_shap", {"max_evals": 40}, a_file, engine="serial")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(DatasetOutputError, match="other files"):
+        run(explainer, data, "kernel_shap", {"max_evals": 40}, busy, engine="serial")
+    assert (busy / "notes.txt").read_text() == "mine"
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(DatasetOutputError, match="not writable"):
+            run(explainer, data, "kernel_shap", {"max_evals": 40}, locked, engine="serial")
+
+
+def test_dask_not_installed(tabular, tmp_path, monkeypatch):
+    explainer, data = tabular
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(MissingDependencyError, match="pip install"):
+        run(explainer, data, "kernel_shap", {}, tmp_path, engine="dask")
+
+
+def test_batched_method_explains_fixed_blocks(tmp_path):
+    """tree_shap is batched: blocks of batch_rows rows, whatever the partitions."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(64, 4)), columns=list("wxyz"))
+    model = GradientBoostingClassifier(n_estimators=5, max_depth=2).fit(X, X.w > 0)
+    explainer = xplain.Explainer(model, data=X.iloc[:16])
+    run(explainer, X.iloc[16:], "tree_shap", {}, tmp_path / "a", engine="serial",
+        partition_rows=8)
+    run(explainer, X.iloc[16:], "tree_shap", {}, tmp_path / "b", engine="local", n_jobs=2,
+        partition_rows=16)
+    a, b = read_parts(tmp_path / "a"), read_parts(tmp_path / "b")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    expected = explainer.explain_batch(X.iloc[16:20], "tree_shap")
+    np.testing.assert_allclose(a.filter(like="value:").to_numpy()[:4],
+                               np.array([e.values for e in expected]), rtol=0, atol=1e-12)
+    assert torch.get_num_threads() >= 1  # the driver's threads are left as they were

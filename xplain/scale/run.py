@@ -1,0 +1,253 @@
+"""``explain_dataset``: explain every row of a dataset into a directory of Parquet parts.
+
+The data is split into partitions of ``partition_rows`` consecutive rows; an engine
+(:mod:`xplain.scale.engines`) runs :func:`xplain.scale.partition.explain_partition` on
+each; the driver writes each finished partition atomically (:mod:`xplain.scale.store`).
+A rerun with ``resume=True`` keeps the partitions already written for the same run and
+computes the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from tqdm.auto import tqdm
+
+from xplain._version import __version__
+from xplain.errors import InvalidParameterError, PartitionsFailedError
+from xplain.explanation import jsonable
+from xplain.methods.base import Method
+from xplain.registry import get_method
+from xplain.scale import engines, store
+from xplain.scale.partition import PartitionSpec, instances_of
+from xplain.scale.source import Source, combined_hash, open_source, partition_hash
+
+if TYPE_CHECKING:
+    from xplain.explainer import Explainer
+    from xplain.scale.dataset import ExplanationDataset
+
+DEFAULT_BATCH_ROWS = 64
+MAX_DEFAULT_PARTITION_ROWS = 4096
+
+
+def explain_dataset(
+    explainer: Explainer,
+    data: Any,
+    method: str | None = None,
+    target: int | str | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    output: str | os.PathLike,
+    engine: Any = "local",
+    n_jobs: int = -1,
+    partition_rows: int | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    column: str | None = None,
+    seed: int = 0,
+    resume: bool = True,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> ExplanationDataset:
+    """See :meth:`xplain.Explainer.explain_dataset`."""
+    method = explainer._default_method() if method is None else method
+    params = _checked_params(explainer, method, params)
+    client = _checked_engine(engine)
+    workers = engines.worker_count(n_jobs)
+    _check_int("seed", seed, 0)
+    _check_int("batch_rows", batch_rows, 1)
+    for name, flag in (("resume", resume), ("overwrite", overwrite), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise InvalidParameterError(f"{name} must be True or False. Got {flag!r}.")
+    if not isinstance(output, str | os.PathLike) or not os.fspath(output):
+        raise InvalidParameterError(
+            f"output must be the path of a directory for the Parquet parts. Got {output!r}."
+        )
+    source = open_source(data)
+    if source.n_rows == 0:
+        raise InvalidParameterError("The data has no rows to explain.")
+    column = source.default_column if column is None else column
+    if column is not None and column not in source.columns:
+        raise InvalidParameterError(
+            f"The data has no column {column!r}; its columns are "
+            f"{', '.join(map(repr, source.columns[:20]))}."
+        )
+    partition_rows = _partition_rows(partition_rows, source.n_rows, batch_rows)
+    spec = PartitionSpec(method, params, target, seed, batch_rows, column,
+                         explainer.adapter.fixed_features())
+    _check_first_row(explainer, source, spec)
+
+    bounds = [(start, min(start + partition_rows, source.n_rows))
+              for start in range(0, source.n_rows, partition_rows)]
+    hashes = [partition_hash(source.partition(a, b)) for a, b in bounds]
+    fingerprint = jsonable({
+        "model_id": explainer.model_id,
+        "adapter": type(explainer.adapter).__name__,
+        "output": explainer.output,
+        "method": method,
+        "params": params,
+        "target": target,
+        "seed": seed,
+        "column": column,
+        "batch_rows": batch_rows,
+        "partition_rows": partition_rows,
+        "n_rows": source.n_rows,
+        "input": combined_hash(hashes),
+        "xplain_version": __version__,
+    })
+    labels = explainer._labels(len(explainer.adapter.labels) or 1)
+    manifest = jsonable({
+        "format": store.FORMAT,
+        "fingerprint": fingerprint,
+        "n_rows": source.n_rows,
+        "partition_rows": partition_rows,
+        "batch_rows": batch_rows,
+        "partitions": [list(b) for b in bounds],
+        "features": spec.features,
+        "method": method, "params": params, "seed": seed, "target": target,
+        "modality": explainer.modality, "output": explainer.output,
+        "labels": explainer.adapter.labels or labels,
+        "model_id": explainer.model_id,
+        "xplain_version": __version__,
+        "torch": {"deterministic": torch.are_deterministic_algorithms_enabled(),
+                  "threads": torch.get_num_threads()},
+    })
+    directory = Path(output)
+    store.prepare(directory, manifest, resume=resume, overwrite=overwrite)
+    todo = [i for i, (a, b) in enumerate(bounds)
+            if not store.finished_part(directory, i, hashes[i], fingerprint)]
+    (directory / store.SUCCESS).unlink(missing_ok=True)
+
+    def tasks() -> Iterator[engines.Task]:
+        for i in todo:
+            yield i, source.partition(*bounds[i])
+
+    failed: dict[int, str] = {}
+    bar = tqdm(total=source.n_rows, initial=source.n_rows - sum(b - a for a, b in
+               (bounds[i] for i in todo)), disable=not progress, desc=method, unit="row")
+    try:
+        if engine == "serial":
+            outcomes = engines.run_serial(explainer, spec, tasks())
+        elif engine == "local":
+            outcomes = engines.run_local(explainer, spec, tasks(), workers)
+        else:
+            outcomes = engines.run_dask(explainer, spec, tasks(), client, workers, bar.write)
+        for index, result in outcomes:
+            if isinstance(result, BaseException):
+                failed[index] = f"{type(result).__name__}: {result}"
+                continue
+            a, b = bounds[index]
+            meta = {"fingerprint": fingerprint, "partition": index, "rows": [a, b],
+                    "input_hash": hashes[index], "method": method, "seed": seed,
+                    "model_id": explainer.model_id, "xplain_version": __version__}
+            store.write_part(directory, index, result, jsonable(meta))
+            bar.update(b - a)
+    except KeyboardInterrupt:
+        print(_interrupted(directory, bounds), file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+    if failed:
+        raise PartitionsFailedError(_failure_message(directory, bounds, failed), failed,
+                                    _opened(directory))
+    (directory / store.SUCCESS).write_text("")
+    return _opened(directory)
+
+
+def _checked_params(
+    explainer: Explainer, method: Any, params: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``params`` validated for ``method`` on this explainer (before any work starts)."""
+    if isinstance(method, Method) or not isinstance(method, str):
+        raise InvalidParameterError(
+            "explain_dataset takes a registered method name with params={...} (it seeds "
+            f"each row itself); got {method!r}. E.g. method='kernel_shap', "
+            "params={'max_evals': 512}."
+        )
+    if params is not None and not isinstance(params, Mapping):
+        raise InvalidParameterError(f"params must be a dict of the method's parameters. "
+                                    f"Got {type(params).__name__}.")
+    params = dict(params or {})
+    if "seed" in params:
+        raise InvalidParameterError(
+            "explain_dataset seeds each row itself ([seed, row_id]); pass seed=... to "
+            "explain_dataset instead of params={'seed': ...}."
+        )
+    explainer._build(method, dict(params))  # unknown names, bad values, not applicable
+    get_method(method)
+    return params
+
+
+def _checked_engine(engine: Any) -> Any:
+    """The Dask client to use (None otherwise), or an error for an unknown engine."""
+    if isinstance(engine, str) and engine in ("serial", "local"):
+        return None
+    if engine == "dask" or type(engine).__name__ == "Client":
+        client = engines.dask_client(engine)
+        return client
+    raise InvalidParameterError(
+        f"engine must be 'local' (processes on this machine), 'serial', 'dask' (a Dask "
+        f"LocalCluster) or a dask.distributed Client. Got {engine!r}."
+    )
+
+
+def _check_int(name: str, value: Any, least: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise InvalidParameterError(f"{name} must be an int >= {least}. Got {value!r}.")
+
+
+def _partition_rows(given: int | None, n_rows: int, batch_rows: int) -> int:
+    """``given``, checked to hold whole blocks; by default about 16 partitions (whole
+    blocks, at most 4096 rows), whatever the number of workers, so that a rerun with
+    other workers resumes the same partitions."""
+    if given is None:
+        blocks = math.ceil(math.ceil(n_rows / 16) / batch_rows)
+        return max(batch_rows, min(blocks * batch_rows, MAX_DEFAULT_PARTITION_ROWS))
+    _check_int("partition_rows", given, 1)
+    if given % batch_rows:
+        raise InvalidParameterError(
+            f"partition_rows={given} is not a multiple of batch_rows={batch_rows}: batched "
+            "methods explain fixed blocks of batch_rows rows, which a partition must hold "
+            f"whole (so that results do not depend on the partitioning). Use e.g. "
+            f"partition_rows={max(1, round(given / batch_rows)) * batch_rows}."
+        )
+    return given
+
+
+def _check_first_row(explainer: Explainer, source: Source, spec: PartitionSpec) -> None:
+    """Encode and predict the first row, so that bad data (a missing column, a table given
+    to a text model, a target the model lacks) fails before any work starts."""
+    table = source.partition(0, 1).drop(columns=["row_id"])
+    items = instances_of(explainer, table, spec.column)
+    explainer._prepare(items[0], spec.target)
+
+
+def _opened(directory: Path) -> ExplanationDataset:
+    from xplain.scale.dataset import open_dataset
+
+    return open_dataset(directory)
+
+
+def _failure_message(directory: Path, bounds: list[tuple[int, int]], failed: dict[int, str]) -> str:
+    lines = [f"  partition {i} (rows {bounds[i][0]}..{bounds[i][1] - 1}): {failed[i]}"
+             for i in sorted(failed)][:10]
+    more = f"\n  ... and {len(failed) - 10} more" if len(failed) > 10 else ""
+    return (
+        f"{len(failed)} of {len(bounds)} partitions failed; the other partitions are written "
+        f"to {str(directory)!r}. Fix the cause and rerun explain_dataset with resume=True to "
+        "compute only the failed ones (xplain.open_dataset reads the partial output):\n"
+        + "\n".join(lines) + more
+    )
+
+
+def _interrupted(directory: Path, bounds: list[tuple[int, int]]) -> str:
+    written = sum((directory / store.part_name(i)).exists() for i in range(len(bounds)))
+    return (
+        f"explain_dataset interrupted: {written} of {len(bounds)} partitions are written to "
+        f"{str(directory)!r}; rerun with resume=True to compute the rest."
+    )

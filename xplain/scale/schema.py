@@ -1,0 +1,144 @@
+"""Explanations as Arrow tables (one row each) and back: the Parquet schema of a dataset.
+
+Columns, in order:
+
+* ``row_id`` (the row's position in the input), ``target``, ``target_label``,
+  ``prediction`` (the model's scores, ``list<double>``), ``base_value`` (null where the
+  method defines none), ``method``, ``n_model_evals``, ``seconds``;
+* each diagnostic whose value is a scalar (a number, bool or string: ``completeness_gap``,
+  ``converged``...), under its own name;
+* the attributions. Where every row has the same features (``features`` given: a
+  table's columns), one float column per feature, ``value:<feature>``, and
+  ``std_err:<feature>`` when the method reports standard errors; otherwise
+  list columns: ``tokens`` (a token strip) or ``features``, ``values`` and ``std_err``;
+* ``explanation``: the rest of :meth:`Explanation.to_dict` as JSON (params, all
+  diagnostics, the instance, its display...), so that :func:`to_explanation` gives back the
+  Explanation itself.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from xplain.errors import InvalidInputError
+from xplain.explanation import Explanation
+
+FIXED = ("row_id", "target", "target_label", "prediction", "base_value", "method",
+         "n_model_evals", "seconds")
+JSON_COLUMN = "explanation"
+VALUE, STD_ERR = "value:", "std_err:"
+# to_dict keys held in columns of their own (the rest goes to the JSON column)
+_IN_COLUMNS = ("features", "values", "target", "target_label", "prediction", "method",
+               "n_model_evals", "seconds")
+
+
+def to_table(
+    row_ids: Sequence[int], explanations: Sequence[Explanation], features: list[str] | None
+) -> pa.Table:
+    """One Arrow row per explanation (see the module docstring); ``features``: the wide
+    layout's columns, or None for list columns."""
+    dicts = [e.to_dict() for e in explanations]
+    columns: dict[str, list[Any]] = {
+        "row_id": [int(i) for i in row_ids],
+        "target": [d["target"] for d in dicts],
+        "target_label": [d["target_label"] for d in dicts],
+        "prediction": [d["prediction"] for d in dicts],
+        "base_value": [_float_or_none(e.base_value) for e in explanations],
+        "method": [d["method"] for d in dicts],
+        "n_model_evals": [d["n_model_evals"] for d in dicts],
+        "seconds": [d["seconds"] for d in dicts],
+    }
+    types: dict[str, pa.DataType] = {
+        "row_id": pa.int64(), "target": pa.int64(), "target_label": pa.string(),
+        "prediction": pa.list_(pa.float64()), "base_value": pa.float64(),
+        "method": pa.string(), "n_model_evals": pa.int64(), "seconds": pa.float64(),
+    }
+    for name in _scalar_diagnostics(dicts, set(columns)):
+        columns[name] = [d["diagnostics"].get(name) for d in dicts]
+    std_errs = [_std_err(e) for e in explanations]
+    has_std_err = all(s is not None for s in std_errs)
+    if features is not None:
+        for e in explanations:
+            if e.features != features:
+                raise InvalidInputError(
+                    f"An explanation's features ({e.features[:5]}...) are not the dataset's "
+                    f"columns ({features[:5]}...); every row must have the same features."
+                )
+        values = np.array([e.values for e in explanations], dtype=np.float64).reshape(
+            len(explanations), len(features)
+        )
+        for j, name in enumerate(features):
+            columns[VALUE + name], types[VALUE + name] = values[:, j].tolist(), pa.float64()
+        if has_std_err:
+            errs = np.array(std_errs, dtype=np.float64).reshape(values.shape)
+            for j, name in enumerate(features):
+                columns[STD_ERR + name] = errs[:, j].tolist()
+                types[STD_ERR + name] = pa.float64()
+    else:
+        name = feature_column(explanations)
+        columns[name], types[name] = [d["features"] for d in dicts], pa.list_(pa.string())
+        columns["values"], types["values"] = [d["values"] for d in dicts], pa.list_(pa.float64())
+        if has_std_err:
+            columns["std_err"] = [np.asarray(s, dtype=np.float64).tolist() for s in std_errs]
+            types["std_err"] = pa.list_(pa.float64())
+    columns[JSON_COLUMN] = [
+        json.dumps({k: v for k, v in d.items() if k not in _IN_COLUMNS}, allow_nan=False)
+        for d in dicts
+    ]
+    types[JSON_COLUMN] = pa.string()
+    arrays = {name: pa.array(data, type=types.get(name)) for name, data in columns.items()}
+    return pa.table(arrays)
+
+
+def feature_column(explanations: Sequence[Explanation]) -> str:
+    """``"tokens"`` for explanations drawn as a token strip, else ``"features"``."""
+    kinds = {e.display.kind for e in explanations}
+    return "tokens" if kinds == {"tokens"} else "features"
+
+
+def to_explanation(row: dict[str, Any], features: list[str] | None) -> Explanation:
+    """The Explanation of one table row (a dict of column -> value, as
+    ``table.to_pylist()`` gives), written by :func:`to_table`."""
+    data = json.loads(row[JSON_COLUMN])
+    for key in ("target", "target_label", "prediction", "method", "n_model_evals", "seconds"):
+        data[key] = row[key]
+    if features is not None:
+        data["features"] = list(features)
+        data["values"] = [row[VALUE + name] for name in features]
+    else:
+        data["features"] = row["tokens"] if "tokens" in row else row["features"]
+        data["values"] = row["values"]
+    return Explanation.from_dict(data)
+
+
+def _scalar_diagnostics(dicts: list[dict[str, Any]], taken: set[str]) -> list[str]:
+    """Diagnostics that are scalars in every row (in first-seen order), except base_value
+    and names taken by the fixed columns."""
+    names: dict[str, None] = {}
+    for d in dicts:
+        names.update(dict.fromkeys(d["diagnostics"]))
+    scalar = (numbers.Number, str, bool, type(None))
+    return [
+        name for name in names
+        if name not in taken and name != "base_value"
+        and all(isinstance(d["diagnostics"].get(name), scalar) for d in dicts)
+    ]
+
+
+def _std_err(e: Explanation) -> np.ndarray | None:
+    """The per-feature standard errors a method reported, when there is one per feature."""
+    err = e.diagnostics.get("std_err")
+    if err is None:
+        return None
+    err = np.asarray(err, dtype=np.float64)
+    return err if err.shape == (e.n_features,) else None
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
