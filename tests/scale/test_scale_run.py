@@ -307,3 +307,23 @@ def test_batched_method_explains_fixed_blocks(tmp_path):
     np.testing.assert_allclose(a.filter(like="value:").to_numpy()[:4],
                                np.array([e.values for e in expected]), rtol=0, atol=1e-12)
     assert torch.get_num_threads() >= 1  # the driver's threads are left as they were
+
+
+def test_spark_recipe_gives_the_engines_numbers(tabular, tmp_path):
+    """The README's mapInPandas recipe, without Spark: the pure core over arbitrary
+    batches of rows (carrying their row_id) of a pickled explainer gives the same rows."""
+    import cloudpickle
+
+    from xplain.scale import PartitionSpec, explain_partition
+
+    explainer, data = tabular
+    params = {"max_evals": 40}
+    run(explainer, data, "kernel_shap", params, tmp_path, engine="serial", seed=5)
+    spec = PartitionSpec("kernel_shap", params, seed=5,
+                         features=explainer.adapter.fixed_features())
+    copy = cloudpickle.loads(cloudpickle.dumps(explainer))
+    rows = data.assign(row_id=range(len(data)))
+    frames = [explain_partition(copy, rows.iloc[a:b], spec).to_pandas()
+              for a, b in [(0, 3), (3, 17), (17, len(data))]]
+    got = pd.concat(frames).reset_index(drop=True).drop(columns=["seconds"])
+    pd.testing.assert_frame_equal(got, read_parts(tmp_path), check_exact=True)

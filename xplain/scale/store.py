@@ -47,7 +47,13 @@ def prepare(directory: Path, manifest: dict[str, Any], *, resume: bool, overwrit
                                  f"{err}.") from err
     if not os.access(directory, os.W_OK | os.X_OK):
         raise DatasetOutputError(f"The output directory {str(directory)!r} is not writable.")
-    old = read_manifest(directory) if (directory / MANIFEST).exists() else None
+    old = None
+    if (directory / MANIFEST).exists():
+        try:
+            old = read_manifest(directory)
+        except DatasetOutputError as err:
+            if not overwrite:
+                raise DatasetOutputError(f"{err} Pass overwrite=True to replace it.") from err
     foreign = [p.name for p in directory.iterdir() if not _ours(p.name)]
     if old is None and foreign and not overwrite:
         raise DatasetOutputError(
@@ -55,11 +61,11 @@ def prepare(directory: Path, manifest: dict[str, Any], *, resume: bool, overwrit
             f"({', '.join(sorted(foreign)[:5])}); pass an empty or new directory, or "
             "overwrite=True to delete xplain's parts there."
         )
-    if old is not None and old["fingerprint"] != manifest["fingerprint"] and not overwrite:
-        changed = sorted(
-            key for key in set(old["fingerprint"]) | set(manifest["fingerprint"])
-            if old["fingerprint"].get(key) != manifest["fingerprint"].get(key)
-        )
+    before = old.get("fingerprint") if old is not None else None
+    before = before if isinstance(before, dict) else {}
+    if old is not None and before != manifest["fingerprint"] and not overwrite:
+        now = manifest["fingerprint"]
+        changed = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key))
         raise DatasetOutputError(
             f"The output directory {str(directory)!r} holds a run with other settings "
             f"(changed: {', '.join(changed)}); its parts cannot be resumed. Pass another "
