@@ -227,6 +227,13 @@ class ExplanationDataset:
 
     def _add_wide(self, totals: dict[str, list[float]], i: int) -> None:
         features = self.features or []
+        lacking = [VALUE + f for f in features if VALUE + f not in self._names(i)]
+        if lacking:
+            raise DatasetOutputError(
+                f"{part_name(i)} has no column {lacking[0]!r}, which the manifest's features "
+                "name; the manifest or the part is damaged. Run explain_dataset again with "
+                "overwrite=True."
+            )
         table = self._read(i, [VALUE + f for f in features])
         for f in features:
             # float64 [rows]; a row is never null (explain refuses non-finite values)
@@ -466,12 +473,18 @@ def _checked(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         edges = [0] + [b for _, b in bounds]
         ok = ok and all(a == edges[k] and b > a for k, (a, b) in enumerate(bounds))
         ok = ok and edges[-1] == n_rows
+        fingerprint = manifest["fingerprint"]
+        # what the manifest says of the run must be what its fingerprint (checked against
+        # every part) says
+        ok = ok and all(manifest[key] == fingerprint[key]
+                        for key in ("method", "params", "seed", "target", "n_rows"))
     except (KeyError, TypeError, ValueError):
         ok = False
     if not ok:
         raise DatasetOutputError(
             f"The manifest {str(directory / MANIFEST)!r} does not describe its rows "
-            "(n_rows, partitions covering rows 0..n_rows-1 in order, features); it is damaged. "
+            "(n_rows, partitions covering rows 0..n_rows-1 in order, features, and the method, "
+            "params, seed and target of its fingerprint); it is damaged. "
             "Run explain_dataset again with overwrite=True."
         )
     return manifest

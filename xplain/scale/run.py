@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
@@ -26,7 +27,13 @@ from xplain.methods.base import Method
 from xplain.registry import get_method
 from xplain.scale import engines, store
 from xplain.scale.partition import PartitionSpec, instances_of
-from xplain.scale.source import Source, combined_hash, open_source, partition_hash
+from xplain.scale.source import (
+    Source,
+    combined_hash,
+    is_hf_dataset,
+    open_source,
+    partition_hash,
+)
 
 if TYPE_CHECKING:
     from xplain.explainer import Explainer
@@ -68,7 +75,7 @@ def explain_dataset(
         raise InvalidParameterError(
             f"output must be the path of a directory for the Parquet parts. Got {output!r}."
         )
-    source = open_source(data)
+    source = open_source(_instances(explainer, data))
     if source.n_rows == 0:
         raise InvalidParameterError("The data has no rows to explain.")
     column = source.default_column if column is None else column
@@ -194,6 +201,16 @@ def _checked_engine(engine: Any) -> Any:
         f"engine must be 'local' (processes on this machine), 'serial', 'dask' (a Dask "
         f"LocalCluster) or a dask.distributed Client. Got {engine!r}."
     )
+
+
+def _instances(explainer: Explainer, data: Any) -> Any:
+    """``data`` as :func:`open_source` takes it: a table, a path or a Dataset as they are;
+    anything else (a list, an array, a tensor) split into instances by the adapter, as
+    explain_batch splits it (which refuses e.g. one image given as a batch)."""
+    kept = (pd.DataFrame, pd.Series, str, os.PathLike, dict, set)  # open_source's to judge
+    if isinstance(data, kept) or is_hf_dataset(data) or not hasattr(data, "__len__"):
+        return data
+    return explainer.adapter.split_batch(data)
 
 
 def _check_int(name: str, value: Any, least: int) -> None:

@@ -5,8 +5,9 @@ Columns, in order:
 * ``row_id`` (the row's position in the input), ``target``, ``target_label``,
   ``prediction`` (the model's scores, ``list<double>``), ``base_value`` (null where the
   method defines none), ``method``, ``n_model_evals``, ``seconds``;
-* each diagnostic whose value is a scalar (a number, bool or string: ``completeness_gap``,
-  ``converged``...), under its own name;
+* each diagnostic whose values are scalars of one kind (numbers, bools or strings:
+  ``completeness_gap``, ``converged``...), under its own name unless that name is one of
+  the other columns' (``target``, ``values``, ``value:x``...);
 * the attributions. Where every row has the same features (``features`` given: a
   table's columns), one float column per feature, ``value:<feature>``, and
   ``std_err:<feature>`` when the method reports standard errors; otherwise
@@ -26,13 +27,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from xplain.errors import InvalidInputError
+from xplain.errors import DatasetOutputError, InvalidInputError
 from xplain.explanation import Explanation
 
 FIXED = ("row_id", "target", "target_label", "prediction", "base_value", "method",
          "n_model_evals", "seconds")
 JSON_COLUMN = "explanation"
 VALUE, STD_ERR = "value:", "std_err:"
+# the attribution columns of either layout: no diagnostic column may take these names
+_LAYOUT = ("tokens", "features", "values", "std_err", JSON_COLUMN)
+_INT64 = (-(2**63), 2**63 - 1)
 # to_dict keys held in columns of their own (the rest goes to the JSON column)
 _IN_COLUMNS = ("features", "values", "target", "target_label", "prediction", "method",
                "n_model_evals", "seconds")
@@ -59,11 +63,17 @@ def to_table(
         "prediction": pa.list_(pa.float64()), "base_value": pa.float64(),
         "method": pa.string(), "n_model_evals": pa.int64(), "seconds": pa.float64(),
     }
-    for name in _scalar_diagnostics(dicts, set(columns)):
-        columns[name] = [d["diagnostics"].get(name) for d in dicts]
+    for name, kind in _scalar_diagnostics(dicts).items():
+        columns[name], types[name] = [d["diagnostics"].get(name) for d in dicts], kind
     std_errs = [_std_err(e) for e in explanations]
     has_std_err = all(s is not None for s in std_errs)
     if features is not None:
+        if len(set(features)) != len(features):
+            twice = next(f for f in features if features.count(f) > 1)
+            raise InvalidInputError(
+                f"The feature {twice!r} appears more than once in the dataset's features; "
+                "each needs a value column of its own. Rename the duplicate column."
+            )
         for e in explanations:
             if e.features != features:
                 raise InvalidInputError(
@@ -105,6 +115,19 @@ def feature_column(explanations: Sequence[Explanation]) -> str:
 def to_explanation(row: dict[str, Any], features: list[str] | None) -> Explanation:
     """The Explanation of one table row (a dict of column -> value, as
     ``table.to_pylist()`` gives), written by :func:`to_table`."""
+    columns = [JSON_COLUMN, "target", "target_label", "prediction", "method",
+               "n_model_evals", "seconds", "values"]
+    if features is not None:
+        columns = columns[:-1] + [VALUE + name for name in features]
+    missing = [repr(c) for c in columns if c not in row]
+    if features is None and "tokens" not in row and "features" not in row:
+        missing.append("'tokens' or 'features'")
+    if missing:
+        raise DatasetOutputError(
+            f"An explanation row lacks the column(s) {', '.join(missing)} that "
+            "its dataset's features and schema call for; the part or the manifest was not "
+            "written by explain_dataset (or was edited). Run explain_dataset again."
+        )
     data = json.loads(row[JSON_COLUMN])
     for key in ("target", "target_label", "prediction", "method", "n_model_evals", "seconds"):
         data[key] = row[key]
@@ -117,18 +140,40 @@ def to_explanation(row: dict[str, Any], features: list[str] | None) -> Explanati
     return Explanation.from_dict(data)
 
 
-def _scalar_diagnostics(dicts: list[dict[str, Any]], taken: set[str]) -> list[str]:
-    """Diagnostics that are scalars in every row (in first-seen order), except base_value
-    and names taken by the fixed columns."""
+def _scalar_diagnostics(dicts: list[dict[str, Any]]) -> dict[str, pa.DataType]:
+    """Diagnostics that are scalars of one kind in every row (or missing), in first-seen
+    order, with their column type; not base_value (a column of its own) nor a name of the
+    fixed or attribution columns. The others (arrays, a bool here and a number there, an
+    int beyond int64) are kept in the JSON column only."""
     names: dict[str, None] = {}
     for d in dicts:
         names.update(dict.fromkeys(d["diagnostics"]))
-    scalar = (numbers.Number, str, bool, type(None))
-    return [
-        name for name in names
-        if name not in taken and name != "base_value"
-        and all(isinstance(d["diagnostics"].get(name), scalar) for d in dicts)
-    ]
+    chosen: dict[str, pa.DataType] = {}
+    for name in names:
+        if name in FIXED or name in _LAYOUT or name.startswith((VALUE, STD_ERR)):
+            continue
+        kind = _scalar_type([d["diagnostics"].get(name) for d in dicts])
+        if kind is not None:
+            chosen[name] = kind
+    return chosen
+
+
+def _scalar_type(values: list[Any]) -> pa.DataType | None:
+    """The Arrow type of a column of these values (None allowed), or None if they are
+    not scalars of one kind: all bools, all ints within int64, all real numbers, or all
+    strings."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return pa.null()
+    if all(isinstance(v, bool) for v in present):
+        return pa.bool_()
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pa.int64() if all(_INT64[0] <= v <= _INT64[1] for v in present) else None
+    if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in present):
+        return pa.float64()
+    if all(isinstance(v, str) for v in present):
+        return pa.string()
+    return None
 
 
 def _std_err(e: Explanation) -> np.ndarray | None:

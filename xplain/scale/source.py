@@ -33,7 +33,7 @@ class Source:
     data: Any
     n_rows: int
     kind: str  # "frame", "parquet", "items", "hf"
-    columns: list[str]
+    columns: list[Any]  # the column labels as the data has them (a DataFrame's may be ints)
 
     @property
     def default_column(self) -> str | None:
@@ -45,7 +45,14 @@ class Source:
         if self.kind == "frame":
             frame = self.data.iloc[start:stop].reset_index(drop=True)
         elif self.kind == "parquet":
-            frame = self.data.take(np.arange(start, stop)).to_pandas()
+            try:
+                frame = self.data.take(np.arange(start, stop)).to_pandas()
+            except (OSError, ValueError, TypeError) as err:  # ArrowInvalid, ArrowTypeError
+                raise InvalidInputError(
+                    f"Reading rows {start}..{stop - 1} of the Parquet data failed "
+                    f"({type(err).__name__}: {err}); check that its files are readable and "
+                    "that every file gives each column the same type."
+                ) from err
         elif self.kind == "hf":
             frame = self.data.select(range(start, stop)).to_pandas()
         else:
@@ -62,10 +69,10 @@ class Source:
 def open_source(data: Any) -> Source:
     """A :class:`Source` over ``data`` (see the module docstring)."""
     if isinstance(data, pd.DataFrame):
-        return Source(data, len(data), "frame", [str(c) for c in data.columns])
+        return Source(data, len(data), "frame", list(data.columns))
     if isinstance(data, str | os.PathLike):
         return _parquet(os.fspath(data))
-    if type(data).__name__ == "Dataset" and hasattr(data, "select") and hasattr(data, "to_pandas"):
+    if is_hf_dataset(data):
         return Source(data, len(data), "hf", list(data.column_names))
     if isinstance(data, pd.Series | dict | set) or not hasattr(data, "__len__"):
         raise InvalidInputError(
@@ -74,6 +81,13 @@ def open_source(data: Any) -> Source:
         )
     items = data if hasattr(data, "__getitem__") else list(data)
     return Source(items, len(items), "items", [INSTANCE])
+
+
+def is_hf_dataset(data: Any) -> bool:
+    """Whether ``data`` is (or looks like) a Hugging Face ``datasets.Dataset``."""
+    return type(data).__name__ == "Dataset" and all(
+        hasattr(data, name) for name in ("select", "to_pandas", "column_names")
+    )
 
 
 def _parquet(path: str) -> Source:
@@ -87,23 +101,50 @@ def _parquet(path: str) -> Source:
         n = dataset.count_rows()
     except (OSError, ValueError) as err:  # pyarrow.ArrowInvalid is a ValueError
         raise InvalidInputError(f"{path!r} is not readable as Parquet: {err}") from err
-    return Source(dataset, n, "parquet", list(dataset.schema.names))
+    names = list(dataset.schema.names)
+    # pyarrow takes the first file's schema and reads a column another file lacks as
+    # nulls: refuse files whose columns differ rather than explain made-up missing values
+    for fragment in dataset.get_fragments():
+        theirs = fragment.physical_schema.names
+        if sorted(theirs) != sorted(names):
+            missing = ", ".join(repr(c) for c in names if c not in theirs)
+            extra = ", ".join(repr(c) for c in theirs if c not in names)
+            differences = " and ".join(
+                [f"lacks {missing}"] * bool(missing) + [f"has {extra}, which the first lacks"]
+                * bool(extra)
+            )
+            raise InvalidInputError(
+                f"The Parquet files of {path!r} do not all have the same columns: "
+                f"{fragment.path!r} {differences}. Pass the files of one table (or a glob "
+                "that matches only those)."
+            )
+    return Source(dataset, n, "parquet", names)
 
 
 def partition_hash(frame: pd.DataFrame) -> str:
-    """A fingerprint of a partition's content (column names and every value)."""
+    """A fingerprint of a partition's content (column names, dtypes and every value), the
+    same in every process and session."""
     digest = hashlib.blake2b(digest_size=16)
     for name in frame.columns:
-        digest.update(repr(name).encode())
         column = frame[name]
-        if column.dtype != object:
-            values = column.to_numpy()
-            digest.update(str(values.dtype).encode())
-            digest.update(np.ascontiguousarray(values).tobytes())
+        _update(digest, repr(name).encode())
+        _update(digest, str(column.dtype).encode())
+        values = column.to_numpy()
+        if values.dtype != object:  # numbers, bools, datetimes: their bytes
+            _update(digest, np.ascontiguousarray(values).tobytes())
             continue
-        for value in column:
-            digest.update(_value_bytes(value))
+        # strings (pandas' str dtype too), mixed objects, arrays: value by value; the
+        # bytes of an object array would be its pointers, which differ on every run
+        for value in values:
+            _update(digest, _value_bytes(value))
     return digest.hexdigest()
+
+
+def _update(digest: Any, data: bytes) -> None:
+    """Feed ``data`` with its length, so that no two sequences of values give one stream
+    (``["a", "b"]`` and ``["a<sep>b"]`` differ whatever the separator)."""
+    digest.update(len(data).to_bytes(8, "little"))
+    digest.update(data)
 
 
 def _value_bytes(value: Any) -> bytes:
@@ -113,7 +154,7 @@ def _value_bytes(value: Any) -> bytes:
         head = f"{value.dtype}{value.shape}".encode()
         return head + np.ascontiguousarray(value).tobytes()
     if isinstance(value, str):
-        return b"s" + value.encode() + b"\0"
+        return b"s" + value.encode()
     return pickle.dumps(value, protocol=4)
 
 
