@@ -87,7 +87,7 @@ def explain_dataset(
     partition_rows = _partition_rows(partition_rows, source.n_rows, batch_rows)
     spec = PartitionSpec(method, params, target, seed, batch_rows, column,
                          explainer.adapter.fixed_features())
-    _check_first_row(explainer, source, spec)
+    first = _check_first_row(explainer, source, spec)
 
     bounds = [(start, min(start + partition_rows, source.n_rows))
               for start in range(0, source.n_rows, partition_rows)]
@@ -107,7 +107,6 @@ def explain_dataset(
         "input": combined_hash(hashes),
         "xplain_version": __version__,
     })
-    labels = explainer._labels(len(explainer.adapter.labels) or 1)
     manifest = jsonable({
         "format": store.FORMAT,
         "fingerprint": fingerprint,
@@ -118,7 +117,7 @@ def explain_dataset(
         "features": spec.features,
         "method": method, "params": params, "seed": seed, "target": target,
         "modality": explainer.modality, "output": explainer.output,
-        "labels": explainer.adapter.labels or labels,
+        "labels": first.labels,
         "model_id": explainer.model_id,
         "xplain_version": __version__,
         "torch": {"deterministic": torch.are_deterministic_algorithms_enabled(),
@@ -138,9 +137,9 @@ def explain_dataset(
     bar = tqdm(total=source.n_rows, initial=source.n_rows - sum(b - a for a, b in
                (bounds[i] for i in todo)), disable=not progress, desc=method, unit="row")
     try:
-        if engine == "serial":
+        if client is None and engine == "serial":
             outcomes = engines.run_serial(explainer, spec, tasks())
-        elif engine == "local":
+        elif client is None and engine == "local":
             outcomes = engines.run_local(explainer, spec, tasks(), workers)
         else:
             outcomes = engines.run_dask(explainer, spec, tasks(), client, workers, bar.write)
@@ -194,9 +193,8 @@ def _checked_engine(engine: Any) -> Any:
     """The Dask client to use (None otherwise), or an error for an unknown engine."""
     if isinstance(engine, str) and engine in ("serial", "local"):
         return None
-    if engine == "dask" or type(engine).__name__ == "Client":
-        client = engines.dask_client(engine)
-        return client
+    if (isinstance(engine, str) and engine == "dask") or type(engine).__name__ == "Client":
+        return engines.dask_client(engine)
     raise InvalidParameterError(
         f"engine must be 'local' (processes on this machine), 'serial', 'dask' (a Dask "
         f"LocalCluster) or a dask.distributed Client. Got {engine!r}."
@@ -236,12 +234,13 @@ def _partition_rows(given: int | None, n_rows: int, batch_rows: int) -> int:
     return given
 
 
-def _check_first_row(explainer: Explainer, source: Source, spec: PartitionSpec) -> None:
-    """Encode and predict the first row, so that bad data (a missing column, a table given
-    to a text model, a target the model lacks) fails before any work starts."""
+def _check_first_row(explainer: Explainer, source: Source, spec: PartitionSpec) -> Any:
+    """The first row encoded and predicted (its labels are the run's), so that bad data (a
+    missing column, a table given to a text model, a target the model lacks) fails before
+    any work starts."""
     table = source.partition(0, 1).drop(columns=["row_id"])
     items = instances_of(explainer, table, spec.column)
-    explainer._prepare(items[0], spec.target)
+    return explainer._prepare(items[0], spec.target)
 
 
 def _opened(directory: Path) -> ExplanationDataset:
