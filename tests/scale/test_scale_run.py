@@ -327,3 +327,17 @@ def test_spark_recipe_gives_the_engines_numbers(tabular, tmp_path):
               for a, b in [(0, 3), (3, 17), (17, len(data))]]
     got = pd.concat(frames).reset_index(drop=True).drop(columns=["seconds"])
     pd.testing.assert_frame_equal(got, read_parts(tmp_path), check_exact=True)
+
+
+def test_a_dask_cluster_that_cannot_start_is_a_clear_error(tabular, tmp_path, monkeypatch):
+    """A script without `if __name__ == "__main__":` makes LocalCluster fail with Dask's
+    bare "Nanny failed to start"."""
+    import dask.distributed
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", failing)
+    explainer, data = tabular
+    with pytest.raises(InvalidParameterError, match="__main__"):
+        run(explainer, data, "kernel_shap", {}, tmp_path, engine="dask")

@@ -73,6 +73,9 @@ def pickled(explainer: Any) -> tuple[bytes, str]:
     return blob, hashlib.blake2b(blob, digest_size=16).hexdigest()
 
 
+_LAST_LOCAL: dict[str, str] = {}  # the explainer the reusable loky workers hold
+
+
 def run_local(
     explainer: Any, spec: PartitionSpec, tasks: Iterable[Task], workers: int
 ) -> Iterator[Outcome]:
@@ -87,6 +90,13 @@ def run_local(
         path = Path(folder) / "explainer.pkl"
         path.write_bytes(blob)
         ref = ExplainerRef(fingerprint, path=str(path), threads=threads)
+
+        # workers kept from a run of the same explainer are reused (it is loaded there);
+        # for another explainer, fresh ones: loky restarts a worker whose memory grew by
+        # 300 MB since its first task, which a second model would trigger mid-run
+        get_reusable_executor(max_workers=workers, timeout=60,
+                              reuse=_LAST_LOCAL.get("fingerprint") == fingerprint)
+        _LAST_LOCAL["fingerprint"] = fingerprint
 
         def submit(task: Task) -> cf.Future:
             executor = get_reusable_executor(max_workers=workers, timeout=60)
@@ -121,8 +131,16 @@ def run_dask(
     own = client is None
     if own:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0")
+        except RuntimeError as err:  # e.g. "Nanny failed to start."
+            raise InvalidParameterError(
+                f"engine='dask' could not start a Dask LocalCluster ({err}). In a script, "
+                "call explain_dataset under `if __name__ == \"__main__\":` (the worker "
+                "processes import the script); or pass a dask.distributed.Client, or use "
+                "engine='local'."
+            ) from err
         client = Client(cluster)
         notify(f"Dask dashboard: {client.dashboard_link}")
         ref = ExplainerRef(fingerprint, threads=threads)
