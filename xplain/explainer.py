@@ -283,7 +283,8 @@ class Explainer:
         ``method`` is a registered name configured by ``params``.
 
         The rows are split into partitions of ``partition_rows`` (default: about 16
-        partitions of whole ``batch_rows`` blocks, at most 4096 rows), each written as
+        partitions, at most 4096 rows; of whole ``batch_rows`` blocks for a batched
+        method such as tree_shap), each written as
         ``part-NNNNNN.parquet`` when finished, with ``_manifest.json`` (what the run
         computes) and ``_SUCCESS`` at the end; see :mod:`xplain.scale.schema` for the
         columns. ``engine``: ``"local"`` (``n_jobs`` worker processes, joblib/loky),

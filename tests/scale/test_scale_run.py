@@ -237,7 +237,6 @@ def test_bad_input_is_refused_before_work(tabular, text, tmp_path):
     cases = [
         (dict(data=data.drop(columns=["c"])), InvalidInputError, "c"),
         (dict(engine="spark"), InvalidParameterError, "engine must be"),
-        (dict(partition_rows=6), InvalidParameterError, "multiple of batch_rows"),
         (dict(params={"seed": 3}), InvalidParameterError, "seeds each row itself"),
         (dict(params={"max_evalz": 3}), InvalidParameterError, "max_evalz"),
         (dict(data=data.iloc[:0]), InvalidParameterError, "no rows"),
@@ -301,6 +300,11 @@ def test_batched_method_explains_fixed_blocks(tmp_path):
         partition_rows=8)
     run(explainer, X.iloc[16:], "tree_shap", {}, tmp_path / "b", engine="local", n_jobs=2,
         partition_rows=16)
+    with pytest.raises(InvalidParameterError, match="multiple of batch_rows"):
+        run(explainer, X.iloc[16:], "tree_shap", {}, tmp_path / "c", partition_rows=6)
+    # a method explaining rows one by one takes any partition size (blocks do not matter)
+    run(explainer, X.iloc[16:22], "kernel_shap", {"max_evals": 20}, tmp_path / "d",
+        engine="serial", partition_rows=5)
     a, b = read_parts(tmp_path / "a"), read_parts(tmp_path / "b")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     expected = explainer.explain_batch(X.iloc[16:20], "tree_shap")

@@ -59,6 +59,12 @@ class PartitionSpec:
         """Whether the method samples, and so gets a seed per row."""
         return "seed" in get_method(self.method).parameters
 
+    @property
+    def blocks(self) -> bool:
+        """Whether rows are explained in blocks of ``batch_rows`` (a batched method that
+        does not sample); else one by one, and ``batch_rows`` does not matter."""
+        return not self.seeded and get_method(self.method).batched()
+
 
 def explain_partition(explainer: Explainer, table: pd.DataFrame, spec: PartitionSpec) -> pa.Table:
     """Explain every row of ``table`` (a ``row_id`` column plus the instances) as ``spec``
@@ -69,9 +75,8 @@ def explain_partition(explainer: Explainer, table: pd.DataFrame, spec: Partition
     table = table.sort_values(ROW_ID, kind="stable")
     row_ids = [int(i) for i in table[ROW_ID]]
     items = instances_of(explainer, table.drop(columns=[ROW_ID]), spec.column)
-    batched = not spec.seeded and get_method(spec.method).batched()
     explanations: list[Explanation] = []
-    if batched:
+    if spec.blocks:
         pairs = zip(row_ids, items, strict=True)
         for _, block in groupby(pairs, key=lambda pair: pair[0] // spec.batch_rows):
             ids, block_items = zip(*block, strict=True)

@@ -84,9 +84,9 @@ def explain_dataset(
             f"The data has no column {column!r}; its columns are "
             f"{', '.join(map(repr, source.columns[:20]))}."
         )
-    partition_rows = _partition_rows(partition_rows, source.n_rows, batch_rows)
     spec = PartitionSpec(method, params, target, seed, batch_rows, column,
                          explainer.adapter.fixed_features())
+    partition_rows = _partition_rows(partition_rows, source.n_rows, spec)
     first = _check_first_row(explainer, source, spec)
 
     bounds = [(start, min(start + partition_rows, source.n_rows))
@@ -216,20 +216,21 @@ def _check_int(name: str, value: Any, least: int) -> None:
         raise InvalidParameterError(f"{name} must be an int >= {least}. Got {value!r}.")
 
 
-def _partition_rows(given: int | None, n_rows: int, batch_rows: int) -> int:
-    """``given``, checked to hold whole blocks; by default about 16 partitions (whole
-    blocks, at most 4096 rows), whatever the number of workers, so that a rerun with
-    other workers resumes the same partitions."""
+def _partition_rows(given: int | None, n_rows: int, spec: PartitionSpec) -> int:
+    """``given``, checked to hold whole blocks of a batched method; by default about 16
+    partitions (of whole blocks, at most 4096 rows), whatever the number of workers, so
+    that a rerun with other workers resumes the same partitions."""
+    block = spec.batch_rows if spec.blocks else 1
     if given is None:
-        blocks = math.ceil(math.ceil(n_rows / 16) / batch_rows)
-        return max(batch_rows, min(blocks * batch_rows, MAX_DEFAULT_PARTITION_ROWS))
+        blocks = math.ceil(math.ceil(n_rows / 16) / block)
+        return max(block, min(blocks * block, MAX_DEFAULT_PARTITION_ROWS))
     _check_int("partition_rows", given, 1)
-    if given % batch_rows:
+    if given % block:
         raise InvalidParameterError(
-            f"partition_rows={given} is not a multiple of batch_rows={batch_rows}: batched "
-            "methods explain fixed blocks of batch_rows rows, which a partition must hold "
-            f"whole (so that results do not depend on the partitioning). Use e.g. "
-            f"partition_rows={max(1, round(given / batch_rows)) * batch_rows}."
+            f"partition_rows={given} is not a multiple of batch_rows={block}: "
+            f"{spec.method} explains fixed blocks of batch_rows rows, which a partition must "
+            "hold whole (so that results do not depend on the partitioning). Use e.g. "
+            f"partition_rows={max(1, round(given / block)) * block}."
         )
     return given
 
