@@ -267,7 +267,7 @@ class Explainer:
         engine: Any = "local",
         n_jobs: int = -1,
         partition_rows: int | None = None,
-        batch_rows: int = 64,
+        batch_rows: int = 256,
         column: str | None = None,
         seed: int = 0,
         resume: bool = True,

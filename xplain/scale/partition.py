@@ -50,7 +50,7 @@ class PartitionSpec:
     params: dict[str, Any] = field(default_factory=dict)
     target: int | str | None = None
     seed: int = 0
-    batch_rows: int = 64
+    batch_rows: int = 256
     column: str | None = None
     features: list[str] | None = None
 

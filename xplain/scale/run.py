@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from xplain.explainer import Explainer
     from xplain.scale.dataset import ExplanationDataset
 
-DEFAULT_BATCH_ROWS = 64
+DEFAULT_BATCH_ROWS = 256  # tree_shap: 300 rows/s in blocks of 64 rows, 510 in 256, 790 in 1024
 MAX_DEFAULT_PARTITION_ROWS = 4096
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
+import weakref
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -208,10 +210,38 @@ def _interventional(
             out.append(-np.einsum("k,kmo->mo", weights, reverse))  # [k, m, o] -> [m, o]
         return np.stack(out)
     total = 0.0
-    for weight, reference in zip(weights, background, strict=True):
-        explainer = _explainer(shap, view, reference[None], "interventional", model_output)
+    for weight, explainer in zip(weights, _per_reference(shap, view, model_output), strict=True):
         total = total + weight * _outputs(explainer.shap_values(rows, check_additivity=False))
     return np.asarray(total)
+
+
+# id(background array) -> {(model id, model_output): one TreeExplainer per background row}.
+# Building them is most of a call's time on a few hundred rows (3 ms each: 0.3 s for 100
+# background rows), and explain_dataset makes a call per block of rows. An entry is
+# dropped when its background array is freed; the explainers hold the model, so the
+# model's id stays its own meanwhile.
+_REFERENCE_EXPLAINERS: dict[int, dict[tuple[int, str], list[Any]]] = {}
+_REFERENCE_LOCK = threading.Lock()
+
+
+def _per_reference(shap: Any, view: TreeView, model_output: str) -> list[Any]:
+    """One interventional TreeExplainer per background row of the view, built once per
+    background, model and output (the values do not depend on whether they were cached)."""
+    background = view.background
+    assert background is not None
+    key = (id(view.model), model_output)
+    with _REFERENCE_LOCK:
+        built = _REFERENCE_EXPLAINERS.get(id(background), {}).get(key)
+    if built is None:
+        built = [
+            _explainer(shap, view, reference[None], "interventional", model_output)
+            for reference in background
+        ]
+        with _REFERENCE_LOCK:
+            if id(background) not in _REFERENCE_EXPLAINERS:
+                weakref.finalize(background, _REFERENCE_EXPLAINERS.pop, id(background), None)
+            _REFERENCE_EXPLAINERS.setdefault(id(background), {})[key] = built
+    return built
 
 
 def _path_dependent(
