@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -136,11 +137,24 @@ def test_global_importance_equals_numpy_over_the_rows(tabular) -> None:
     expected = pd.DataFrame({"feature": COLUMNS, "mean_abs": np.abs(values).mean(axis=0),
                              "mean": values.mean(axis=0), "count": N_ROWS})
     expected = expected.sort_values("mean_abs", ascending=False).reset_index(drop=True)
-    got = tabular.global_importance()
+    assert frame["target"].nunique() == 2  # each row explains its predicted class
+    with pytest.warns(xplain.XplainWarning, match="different classes"):
+        got = tabular.global_importance()
     assert got["feature"].tolist() == expected["feature"].tolist()
     np.testing.assert_allclose(got[["mean_abs", "mean"]], expected[["mean_abs", "mean"]],
                                rtol=1e-12, atol=1e-15)
     assert got["count"].tolist() == [N_ROWS] * len(COLUMNS)
+    # one class: only the rows explaining it, by index or label, and no warning
+    for target in (1, frame.loc[frame.target == 1, "target_label"].iloc[0]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", xplain.XplainWarning)
+            one = tabular.global_importance(target=target)
+        rows = values[frame.target.to_numpy() == 1]
+        assert one["count"].tolist() == [len(rows)] * len(COLUMNS)
+        by_feature = one.set_index("feature")["mean_abs"]
+        np.testing.assert_allclose(by_feature[COLUMNS], np.abs(rows).mean(axis=0), rtol=1e-12)
+    with pytest.raises(xplain.InvalidParameterError, match="labels"):
+        tabular.global_importance(target="no-such-class")
 
 
 def test_global_importance_of_tokens_as_the_batch_report(text) -> None:
@@ -177,7 +191,8 @@ def test_a_partial_output_reads_its_finished_rows(tabular, partial) -> None:
     assert "missing=[1]" in repr(partial)
     # global importance over the finished rows only
     values = frame[[f"value:{c}" for c in COLUMNS]].to_numpy()
-    got = partial.global_importance().set_index("feature").loc[COLUMNS]
+    with pytest.warns(xplain.XplainWarning, match="different classes"):
+        got = partial.global_importance().set_index("feature").loc[COLUMNS]
     np.testing.assert_allclose(got["mean_abs"], np.abs(values).mean(axis=0), rtol=1e-12)
     assert (got["count"] == 24).all()
 

@@ -20,6 +20,7 @@ import bisect
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,7 @@ from xplain.errors import (
     InvalidInputError,
     InvalidParameterError,
     MethodNotApplicableError,
+    XplainWarning,
 )
 from xplain.limits import check_memory
 from xplain.metrics import DEFAULT_METRICS, MetricInfo, get_metric
@@ -198,22 +200,41 @@ class ExplanationDataset:
         return [found[row_id] for row_id in chosen]
 
     # -- summaries -----------------------------------------------------------------------
-    def global_importance(self) -> pd.DataFrame:
+    def global_importance(self, target: int | str | None = None) -> pd.DataFrame:
         """Global importance: one row per feature (or token string), largest first.
 
         Columns ``feature``, ``mean_abs`` (mean |value| over the rows, or over a token's
         occurrences), ``mean`` (signed) and ``count`` (values averaged), as
         :meth:`xplain.report.BatchReport.importance` computes them; special features
-        (``[CLS]``...) are left out. Values are averaged as they are, over each row's
-        explained class: explain with one ``target`` for an importance of that class.
-        Streams the parts one at a time (memory: one part).
+        (``[CLS]``...) are left out. ``target`` (a class index or label) keeps the rows
+        that explain that class. Without it every row counts with the class it explains;
+        when those differ (``target=None`` in explain_dataset: each row's predicted
+        class) an XplainWarning says so, since values of different classes are then
+        averaged together. Streams the parts one at a time (memory: one part).
         """
+        wanted = None if target is None else self._target_index(target)
         totals: dict[str, list[float]] = {}  # feature -> [sum |value|, sum value, count]
+        explained: dict[str, int] = {}  # target label -> rows
         for i in self.finished_partitions:
+            classes = self._read(i, ["target", "target_label"])
+            labels = classes.column("target_label").to_pylist()
+            targets = classes.column("target").to_numpy()
+            keep = np.ones(len(targets), bool) if wanted is None else targets == wanted
+            for label in np.asarray(labels, dtype=object)[keep]:
+                explained[label] = explained.get(label, 0) + 1
             if self.features is not None:
-                self._add_wide(totals, i)
+                self._add_wide(totals, i, keep)
             else:
-                self._add_lists(totals, i)
+                self._add_lists(totals, i, keep)
+        if len(explained) > 1:
+            counts = ", ".join(f"{n} {label!r}" for label, n in explained.items())
+            warnings.warn(
+                f"The rows explain different classes ({counts}), so global_importance "
+                "averages values of different classes together; pass target=... for one "
+                "class (or explain the dataset with one target).",
+                XplainWarning,
+                stacklevel=2,
+            )
         frame = pd.DataFrame(
             {
                 "feature": list(totals),
@@ -225,7 +246,20 @@ class ExplanationDataset:
         frame = frame.sort_values("mean_abs", ascending=False, kind="stable")
         return frame.reset_index(drop=True)
 
-    def _add_wide(self, totals: dict[str, list[float]], i: int) -> None:
+    def _target_index(self, target: int | str) -> int:
+        """The class index ``target`` names (an index, or one of the manifest's labels)."""
+        labels = [str(label) for label in self.manifest.get("labels") or []]
+        if isinstance(target, str):
+            if target in labels:
+                return labels.index(target)
+        elif (isinstance(target, int | np.integer) and not isinstance(target, bool)
+              and 0 <= int(target) < max(len(labels), 1)):
+            return int(target)
+        raise InvalidParameterError(
+            f"target must be a class index or one of the labels {labels}. Got {target!r}."
+        )
+
+    def _add_wide(self, totals: dict[str, list[float]], i: int, keep: np.ndarray) -> None:
         features = self.features or []
         lacking = [VALUE + f for f in features if VALUE + f not in self._names(i)]
         if lacking:
@@ -238,18 +272,21 @@ class ExplanationDataset:
         for f in features:
             # float64 [rows]; a row is never null (explain refuses non-finite values)
             values = table.column(VALUE + f).to_numpy(zero_copy_only=False).astype(np.float64)
+            values = values[keep]
             t = totals.setdefault(f, [0.0, 0.0, 0])
             t[0] += float(np.abs(values).sum())
             t[1] += float(values.sum())
             t[2] += len(values)
 
-    def _add_lists(self, totals: dict[str, list[float]], i: int) -> None:
+    def _add_lists(self, totals: dict[str, list[float]], i: int, keep: np.ndarray) -> None:
         column = "tokens" if "tokens" in self._names(i) else "features"
         table = self._read(i, [column, "values", JSON_COLUMN])
-        for features, values, plain in zip(
+        for features, values, plain, kept in zip(
             table.column(column).to_pylist(), table.column("values").to_pylist(),
-            table.column(JSON_COLUMN).to_pylist(), strict=True,
+            table.column(JSON_COLUMN).to_pylist(), keep, strict=True,
         ):
+            if not kept:
+                continue
             special = json.loads(plain).get("special") or [False] * len(features)
             for feature, value, skip in zip(features, values, special, strict=True):
                 if not skip:
