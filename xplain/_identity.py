@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 # values hashed per state tensor: all of a smaller one, else evenly strided ones. A float64
@@ -97,3 +98,37 @@ def _feed(digest: Any, value: Any) -> None:
         digest.update(b"]")
     else:  # None, pandas missing values and other objects: by their repr
         digest.update(b"r" + repr(value).encode() + b"\0")
+
+
+def config_fingerprint(config: Any) -> str:
+    """A short hash of a configuration (an adapter's :meth:`identity`): values by content,
+    torch modules and estimators by :func:`model_fingerprint`, functions by their name,
+    code and captured values (so it is the same in every process, and changes with the
+    function)."""
+    digest = hashlib.blake2b(digest_size=10)
+    _feed(digest, _plain_config(config))
+    return digest.hexdigest()
+
+
+def _plain_config(value: Any, depth: int = 0) -> Any:
+    """``value`` with models, functions and tables replaced by what identifies them."""
+    if depth > 8:  # a function capturing itself
+        return repr(value)
+    deeper = depth + 1
+    if isinstance(value, Mapping):
+        # sorted: some mappings (a fast tokenizer's vocabulary) come in any order
+        items = sorted(((str(k), v) for k, v in value.items()), key=lambda kv: kv[0])
+        return {k: _plain_config(v, deeper) for k, v in items}
+    if isinstance(value, list | tuple):
+        return [_plain_config(v, deeper) for v in value]
+    if isinstance(value, pd.DataFrame | pd.Series):  # repr would show only some rows
+        return ["table", value.to_numpy(), [str(c) for c in getattr(value, "columns", [])]]
+    if isinstance(value, torch.nn.Module) or hasattr(value, "get_params"):
+        return f"model:{model_fingerprint(value)}"
+    code = getattr(value, "__code__", None)
+    if code is not None:  # a function or lambda
+        cells = [c.cell_contents for c in (getattr(value, "__closure__", None) or ())]
+        return ["function", value.__qualname__, code.co_code.hex(), repr(code.co_consts),
+                _plain_config(getattr(value, "__defaults__", None) or (), deeper),
+                _plain_config(cells, deeper)]
+    return value

@@ -345,3 +345,38 @@ def test_a_dask_cluster_that_cannot_start_is_a_clear_error(tabular, tmp_path, mo
     explainer, data = tabular
     with pytest.raises(InvalidParameterError, match="__main__"):
         run(explainer, data, "kernel_shap", {}, tmp_path, engine="dask")
+
+
+def test_another_adapter_configuration_is_another_run(table_data, text, tmp_path):
+    """Same model, same data, same method: an explainer configured otherwise (text
+    aggregation, tabular background) must not resume the other's parts."""
+    text_explainer, sentences = text
+    model, tokenizer = text_explainer.model, text_explainer.adapter.tokenizer
+    run(text_explainer, sentences[:4], "saliency", {}, tmp_path / "t", engine="serial")
+    l2 = xplain.Explainer(model, tokenizer=tokenizer, aggregation="l2")
+    with pytest.raises(DatasetOutputError, match="changed: adapter"):
+        run(l2, sentences[:4], "saliency", {}, tmp_path / "t", engine="serial")
+    same = xplain.Explainer(model, tokenizer=tokenizer)  # another object, same configuration
+    run(same, sentences[:4], "saliency", {}, tmp_path / "t", engine="serial")
+
+    X, model = table_data
+    rows = X.iloc[60:66]
+    run(xplain.Explainer(model, data=X.iloc[:30]), rows, "kernel_shap", {"max_evals": 40},
+        tmp_path / "tab", engine="serial")
+    with pytest.raises(DatasetOutputError, match="changed: adapter"):
+        run(xplain.Explainer(model, data=X.iloc[30:60]), rows, "kernel_shap",
+            {"max_evals": 40}, tmp_path / "tab", engine="serial")
+
+
+def test_config_fingerprint_of_functions_is_stable_and_tells_them_apart():
+    from xplain._identity import config_fingerprint
+
+    def scale(k):
+        return lambda x: x * k
+
+    assert config_fingerprint({"f": scale(2)}) == config_fingerprint({"f": scale(2)})
+    assert config_fingerprint({"f": scale(2)}) != config_fingerprint({"f": scale(3)})
+    assert config_fingerprint({"f": lambda x: x + 1}) != config_fingerprint({"f": lambda x: x - 1})
+    frame = pd.DataFrame({"a": range(100)})
+    shifted = frame.assign(a=frame.a + 1)
+    assert config_fingerprint({"d": frame}) != config_fingerprint({"d": shifted})

@@ -140,6 +140,13 @@ class Adapter(ABC):
         )
 
     # -- many instances (explain_batch) ------------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        """What decides this adapter's explanations besides the model: its parameters (and,
+        in subclasses, its data: a tokenizer's vocabulary, background rows). Hashed into
+        ``explain_dataset``'s run fingerprint, so a resumed run never mixes the parts of
+        two configurations (:func:`xplain._identity.config_fingerprint`)."""
+        return {"adapter": type(self).__name__, "params": getattr(self, "params", {})}
+
     def fixed_features(self) -> list[str] | None:
         """The features every explanation of this adapter has (a table's columns), or None
         when they depend on the instance (tokens, pixels of images of any size).

@@ -181,6 +181,10 @@ class TabularAdapter(Adapter):
     def fixed_features(self) -> list[str]:
         return self.features
 
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "data": self.data, "columns": self.features,
+                "background": self.background.rows, "weights": self.background.weights}
+
     def view_types(self) -> tuple[type, ...]:
         """Masks always; gradients for a torch model; trees for a tree ensemble."""
         gradient = (DifferentiableView,) if self.backend.differentiable else ()

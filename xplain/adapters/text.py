@@ -242,6 +242,12 @@ class TextAdapter(TorchModelAdapter):
             noise_scale=self._embedding_spread(inputs),
         )
 
+    def identity(self) -> dict[str, Any]:
+        tokenizer = self.tokenizer
+        vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else repr(tokenizer)
+        return {**super().identity(), "tokenizer": type(tokenizer).__name__,
+                "vocab": vocab, "max_length": self.max_length}
+
     def _embedding_spread(self, inputs: torch.Tensor) -> float:
         """The token embeddings' standard deviation per hidden dimension, averaged: the
         scale of noise on this view. (The input range, the image default, is set by a few

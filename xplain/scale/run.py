@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from xplain._identity import config_fingerprint
 from xplain._version import __version__
 from xplain.errors import InvalidParameterError, PartitionsFailedError
 from xplain.explanation import jsonable
@@ -94,7 +95,7 @@ def explain_dataset(
     hashes = [partition_hash(source.partition(a, b)) for a, b in bounds]
     fingerprint = jsonable({
         "model_id": explainer.model_id,
-        "adapter": type(explainer.adapter).__name__,
+        "adapter": config_fingerprint(explainer.adapter.identity()),
         "output": explainer.output,
         "method": method,
         "params": params,
