@@ -8,6 +8,8 @@ or of another instance, would be scored without complaint. ``Explanation.model_i
 from __future__ import annotations
 
 import hashlib
+import inspect
+import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,8 +33,11 @@ def model_fingerprint(model: Any) -> str:
       re-initialisation changes it; an edit of a few weights of a large tensor may not;
     * scikit-learn-style estimators (``get_params``): class, and every attribute (the
       parameters and the fitted state) hashed with ``joblib.hash``;
-    * anything else (a plain callable): its qualified name and ``id``, so the fingerprint
-      is only valid within one process (and for as long as the object lives).
+    * functions and bound methods: their code, defaults, captured values, the globals
+      they read and (a method) their object's state (:func:`config_fingerprint`), the same
+      in every process;
+    * anything else (a callable object): its qualified name and ``id``, so the
+      fingerprint is only valid within one process (and for as long as the object lives).
     """
     digest = hashlib.blake2b(digest_size=10)
     cls = type(model)
@@ -43,6 +48,8 @@ def model_fingerprint(model: Any) -> str:
             digest.update(_tensor_digest(tensor.detach()))
     elif hasattr(model, "get_params") and (state := _estimator_state(model)) is not None:
         digest.update(state.encode())
+    elif inspect.ismethod(model) or isinstance(getattr(model, "__code__", None), types.CodeType):
+        digest.update(config_fingerprint(model).encode())  # by code, state and globals used
     else:
         name = getattr(model, "__qualname__", "")
         digest.update(f"{name}@{id(model)}".encode())
@@ -125,10 +132,36 @@ def _plain_config(value: Any, depth: int = 0) -> Any:
         return ["table", value.to_numpy(), [str(c) for c in getattr(value, "columns", [])]]
     if isinstance(value, torch.nn.Module) or hasattr(value, "get_params"):
         return f"model:{model_fingerprint(value)}"
+    if inspect.ismethod(value):  # a bound method: its function and its object's state
+        return ["method", _plain_config(value.__func__, deeper),
+                _plain_config(_state(value.__self__), deeper)]
     code = getattr(value, "__code__", None)
-    if code is not None:  # a function or lambda
+    if isinstance(code, types.CodeType):  # a function or lambda
         cells = [c.cell_contents for c in (getattr(value, "__closure__", None) or ())]
-        return ["function", value.__qualname__, code.co_code.hex(), repr(code.co_consts),
+        scope = getattr(value, "__globals__", {})
+        used = {name: scope[name] for name in sorted(_names(code)) if name in scope}
+        return ["function", value.__qualname__, _code(code),
                 _plain_config(getattr(value, "__defaults__", None) or (), deeper),
-                _plain_config(cells, deeper)]
+                _plain_config(cells, deeper), _plain_config(used, deeper)]
+    if callable(value) and not isinstance(value, type) and hasattr(value, "__dict__"):
+        return ["callable", type(value).__qualname__, _plain_config(vars(value), deeper)]
     return value
+
+
+def _state(obj: Any) -> Any:
+    return vars(obj) if hasattr(obj, "__dict__") else repr(obj)
+
+
+def _code(code: types.CodeType) -> list[Any]:
+    """A code object by content (its repr holds a memory address)."""
+    consts = [_code(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
+    return [code.co_code.hex(), consts, list(code.co_names)]
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Global names a function's code (and the code nested in it) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names

@@ -267,7 +267,7 @@ class Explainer:
         engine: Any = "local",
         n_jobs: int = -1,
         partition_rows: int | None = None,
-        batch_rows: int = 256,
+        batch_rows: int | None = None,
         column: str | None = None,
         seed: int = 0,
         resume: bool = True,
@@ -294,7 +294,10 @@ class Explainer:
         Results are the same whatever the engine, workers or partition size: a sampling
         method gets each row's own seed ``[seed, row_id]`` (``explanation(i)`` equals
         ``explain(row_i, method, seed=[seed, i], **params)``), and batched methods
-        (tree_shap) explain fixed blocks of ``batch_rows`` rows.
+        (tree_shap) explain fixed blocks of ``batch_rows`` rows (default 256). Models
+        whose outputs depend on the thread count (float32 torch models) may differ in the
+        last bits between engines, whose workers run torch on their share of the cores
+        (each part's metadata records its thread count).
 
         ``resume=True`` keeps the partitions already written by the same run (same model,
         data, method, params, seed, partitioning) and computes the rest; an output of

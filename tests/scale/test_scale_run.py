@@ -289,27 +289,33 @@ def test_dask_not_installed(tabular, tmp_path, monkeypatch):
 
 
 def test_batched_method_explains_fixed_blocks(tmp_path):
-    """tree_shap is batched: blocks of batch_rows rows, whatever the partitions."""
+    """tree_shap is batched: blocks of batch_rows rows, whatever the partitions. With a
+    weighted (k-means) background of 6 rows and blocks of 8 rows, each block is explained
+    against one TreeExplainer per background row, built once per partition."""
     from sklearn.ensemble import GradientBoostingClassifier
 
     rng = np.random.default_rng(3)
-    X = pd.DataFrame(rng.normal(size=(64, 4)), columns=list("wxyz"))
+    X = pd.DataFrame(rng.normal(size=(96, 4)), columns=list("wxyz"))
     model = GradientBoostingClassifier(n_estimators=5, max_depth=2).fit(X, X.w > 0)
-    explainer = xplain.Explainer(model, data=X.iloc[:16])
-    run(explainer, X.iloc[16:], "tree_shap", {}, tmp_path / "a", engine="serial",
-        partition_rows=8)
-    run(explainer, X.iloc[16:], "tree_shap", {}, tmp_path / "b", engine="local", n_jobs=2,
+    explainer = xplain.Explainer(model, data=X.iloc[:40], background_size=6)
+    weights = explainer.adapter.background.weights
+    assert len(weights) == 6 and not np.allclose(weights, weights[0])
+    rows = X.iloc[40:]
+    run(explainer, rows, "tree_shap", {}, tmp_path / "a", engine="serial", batch_rows=8,
         partition_rows=16)
+    run(explainer, rows, "tree_shap", {}, tmp_path / "b", engine="local", n_jobs=2,
+        batch_rows=8, partition_rows=32)
     with pytest.raises(InvalidParameterError, match="multiple of batch_rows"):
-        run(explainer, X.iloc[16:], "tree_shap", {}, tmp_path / "c", partition_rows=6)
+        run(explainer, rows, "tree_shap", {}, tmp_path / "c", batch_rows=8, partition_rows=12)
     # a method explaining rows one by one takes any partition size (blocks do not matter)
-    run(explainer, X.iloc[16:22], "kernel_shap", {"max_evals": 20}, tmp_path / "d",
+    run(explainer, rows.iloc[:6], "kernel_shap", {"max_evals": 20}, tmp_path / "d",
         engine="serial", partition_rows=5)
     a, b = read_parts(tmp_path / "a"), read_parts(tmp_path / "b")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
-    expected = explainer.explain_batch(X.iloc[16:20], "tree_shap")
-    np.testing.assert_allclose(a.filter(like="value:").to_numpy()[:4],
-                               np.array([e.values for e in expected]), rtol=0, atol=1e-12)
+    values = a.filter(like="value:").to_numpy()
+    for start in (0, 24):  # a block of the first partition, and one of a later one
+        expected = explainer.explain_batch(rows.iloc[start:start + 8], "tree_shap")
+        np.testing.assert_array_equal(values[start:start + 8], [e.values for e in expected])
     assert torch.get_num_threads() >= 1  # the driver's threads are left as they were
 
 
@@ -380,3 +386,63 @@ def test_config_fingerprint_of_functions_is_stable_and_tells_them_apart():
     frame = pd.DataFrame({"a": range(100)})
     shifted = frame.assign(a=frame.a + 1)
     assert config_fingerprint({"d": frame}) != config_fingerprint({"d": shifted})
+
+
+SCALE = 2.0
+
+
+def test_config_fingerprint_sees_bound_state_globals_and_nested_code():
+    """What the review found: a bound method's object, a module global the function reads,
+    and nested code (whose repr holds an address) must all count, stably."""
+    import subprocess
+
+    from xplain._identity import config_fingerprint, model_fingerprint
+
+    class Norm:
+        def __init__(self, shift):
+            self.shift = shift
+
+        def apply(self, x):
+            return x - self.shift
+
+    assert config_fingerprint(Norm(0.0).apply) != config_fingerprint(Norm(0.5).apply)
+    assert config_fingerprint(Norm(0.5).apply) == config_fingerprint(Norm(0.5).apply)
+
+    def scaled(x):
+        return x * SCALE
+
+    before = config_fingerprint(scaled)
+    globals()["SCALE"] = 3.0
+    try:
+        assert config_fingerprint(scaled) != before
+    finally:
+        globals()["SCALE"] = 2.0
+    # a function holding a comprehension (nested code) hashes the same in a new process
+    script = ("from xplain._identity import model_fingerprint\n"
+              "def f(x):\n    return [v * 2 for v in x]\n"
+              "print(model_fingerprint(f))")
+    runs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True).stdout for _ in range(2)}
+    assert len(runs) == 1
+    assert model_fingerprint(lambda x: x + 1) != model_fingerprint(lambda x: x + 2)
+
+
+def test_a_failed_write_is_a_clear_error_and_keeps_earlier_parts(tabular, tmp_path, monkeypatch):
+    import xplain.scale.store as store
+
+    explainer, data = tabular
+    calls = {"n": 0}
+    original = store.pq.write_table
+
+    def full_disk(table, where):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        return original(table, where)
+
+    monkeypatch.setattr(store.pq, "write_table", full_disk)
+    with pytest.raises(DatasetOutputError, match="No space left.*resume=True"):
+        run(explainer, data, "kernel_shap", {"max_evals": 40}, tmp_path, engine="serial",
+            partition_rows=8)
+    assert [os.path.basename(p) for p in mtimes(tmp_path)] == ["part-000000.parquet"]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]

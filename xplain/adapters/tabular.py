@@ -220,6 +220,8 @@ class TabularAdapter(Adapter):
                 dup = instances.columns[instances.columns.duplicated()][0]
                 raise InvalidInputError(f"The instances have the column {dup!r} more than once.")
             return instances.to_dict("records")
+        if isinstance(instances, torch.Tensor):  # rows of a 2-D tensor, as of an array
+            instances = instances.detach().cpu().numpy()
         if isinstance(instances, np.ndarray) and instances.ndim != 2:
             raise InvalidInputError(
                 "explain_batch takes the rows of a 2-D array [n_rows, n_columns] (or a "

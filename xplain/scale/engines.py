@@ -24,7 +24,6 @@ from xplain.scale.partition import ExplainerRef, PartitionSpec, explain_partitio
 
 Task = tuple[int, pd.DataFrame]
 Outcome = tuple[int, "pa.Table | BaseException"]
-ENGINES = ("serial", "local", "dask")
 
 
 def worker_count(n_jobs: int) -> int:
@@ -47,14 +46,11 @@ def run_serial(explainer: Any, spec: PartitionSpec, tasks: Iterable[Task]) -> It
             yield index, err
 
 
-def _work(ref: ExplainerRef, table: pd.DataFrame, spec: PartitionSpec) -> pa.Table:
-    """A worker's task: the explainer loaded once per process, then one partition."""
-    return explain_partition(explainer_of(ref), table, spec)
-
-
-def _dask_work(
-    ref: ExplainerRef, blob: bytes, table: pd.DataFrame, spec: PartitionSpec
+def _work(
+    ref: ExplainerRef, table: pd.DataFrame, spec: PartitionSpec, blob: bytes | None = None
 ) -> pa.Table:
+    """A worker's task: the explainer loaded once per process (from ``blob`` when Dask
+    scattered it), then one partition."""
     return explain_partition(explainer_of(ref, blob), table, spec)
 
 
@@ -151,7 +147,7 @@ def run_dask(
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
 
         def submit(task: Task) -> Any:
-            return client.submit(_dask_work, ref, shared, task[1], spec, pure=False)
+            return client.submit(_work, ref, task[1], spec, shared, pure=False)
 
         yield from _bounded(submit, tasks, 2 * n_workers, _first_dask, client.cancel)
     finally:

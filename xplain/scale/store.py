@@ -120,6 +120,11 @@ def write_part(directory: Path, index: int, table: pa.Table, metadata: dict[str,
     try:
         pq.write_table(table, temporary)
         os.replace(temporary, final)
+    except OSError as err:  # a full disk, a directory removed meanwhile...
+        raise DatasetOutputError(
+            f"Writing {final.name} to {str(directory)!r} failed ({err}); the parts written "
+            "before it are kept: fix the cause and rerun with resume=True."
+        ) from err
     finally:
         if temporary.exists():
             temporary.unlink()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import warnings
-import weakref
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -58,6 +56,8 @@ class TreeShap(Method):
 
     ``attribute_batch`` stacks the rows of views that share model and background (as
     ``Adapter.view_batch`` builds them) and explains them in one shap call per group.
+    The per-background-row TreeExplainers are kept by the method object, so one object
+    reused for many batches (``explain_dataset``'s blocks) builds them once.
 
     Diagnostics: ``efficiency_gap`` = ``|sum(phi) - delta|``, ``delta`` = ``f(x) -
     base_value``, with ``f(x)`` from the model itself (so it also checks that shap read the
@@ -79,6 +79,13 @@ class TreeShap(Method):
         ),
     }
 
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        # (background id, model id, model_output) -> one TreeExplainer per background row:
+        # 3 ms each to build, most of a batch's time on a few hundred rows. Per object
+        # (not per process), so a model refitted in place is never explained by stale ones
+        self._references: dict[tuple[int, int, str], tuple[Any, list[Any]]] = {}
+
     def attribute(self, view: TreeView, target: int) -> Attribution:
         return self.attribute_batch([view], [target])[0]
 
@@ -96,7 +103,8 @@ class TreeShap(Method):
                 "interventional" if first.background is not None else "tree_path_dependent"
             )
             if mode == "interventional":
-                phi, expected = _interventional(shap, first, rows, model_output), None
+                phi = _interventional(shap, first, rows, model_output, self._references)
+                expected = None
             else:
                 phi, expected = _path_dependent(shap, first, rows, model_output)
             for i, values in zip(group, phi, strict=True):  # values: [m, outputs]
@@ -182,7 +190,7 @@ def _shared(views: Sequence[TreeView]) -> list[list[int]]:
 
 
 def _interventional(
-    shap: Any, view: TreeView, rows: np.ndarray, model_output: str
+    shap: Any, view: TreeView, rows: np.ndarray, model_output: str, references: dict
 ) -> np.ndarray:
     """``phi(x) = sum_k w_k phi(x; b_k)`` of each row: ``[n, m, outputs]``.
 
@@ -210,38 +218,25 @@ def _interventional(
             out.append(-np.einsum("k,kmo->mo", weights, reverse))  # [k, m, o] -> [m, o]
         return np.stack(out)
     total = 0.0
-    for weight, explainer in zip(weights, _per_reference(shap, view, model_output), strict=True):
+    explainers = _per_reference(shap, view, model_output, references)
+    for weight, explainer in zip(weights, explainers, strict=True):
         total = total + weight * _outputs(explainer.shap_values(rows, check_additivity=False))
     return np.asarray(total)
 
 
-# id(background array) -> {(model id, model_output): one TreeExplainer per background row}.
-# Building them is most of a call's time on a few hundred rows (3 ms each: 0.3 s for 100
-# background rows), and explain_dataset makes a call per block of rows. An entry is
-# dropped when its background array is freed; the explainers hold the model, so the
-# model's id stays its own meanwhile.
-_REFERENCE_EXPLAINERS: dict[int, dict[tuple[int, str], list[Any]]] = {}
-_REFERENCE_LOCK = threading.Lock()
-
-
-def _per_reference(shap: Any, view: TreeView, model_output: str) -> list[Any]:
-    """One interventional TreeExplainer per background row of the view, built once per
-    background, model and output (the values do not depend on whether they were cached)."""
+def _per_reference(shap: Any, view: TreeView, model_output: str, references: dict) -> list[Any]:
+    """One interventional TreeExplainer per background row of the view, kept in
+    ``references`` (with the background and model, so that their ids stay theirs)."""
     background = view.background
     assert background is not None
-    key = (id(view.model), model_output)
-    with _REFERENCE_LOCK:
-        built = _REFERENCE_EXPLAINERS.get(id(background), {}).get(key)
-    if built is None:
-        built = [
+    key = (id(background), id(view.model), model_output)
+    if key not in references:
+        explainers = [
             _explainer(shap, view, reference[None], "interventional", model_output)
             for reference in background
         ]
-        with _REFERENCE_LOCK:
-            if id(background) not in _REFERENCE_EXPLAINERS:
-                weakref.finalize(background, _REFERENCE_EXPLAINERS.pop, id(background), None)
-            _REFERENCE_EXPLAINERS.setdefault(id(background), {})[key] = built
-    return built
+        references[key] = ((background, view.model), explainers)
+    return references[key][1]
 
 
 def _path_dependent(
