@@ -94,23 +94,25 @@ def run_local(
                               reuse=_LAST_LOCAL.get("fingerprint") == fingerprint)
         _LAST_LOCAL["fingerprint"] = fingerprint
 
+        used: list[Any] = []  # the pools submitted to (a new one after a worker died)
+
         def submit(task: Task) -> cf.Future:
             executor = get_reusable_executor(max_workers=workers, timeout=60)
+            if not used or used[-1] is not executor:
+                used.append(executor)
             return executor.submit(_work, ref, task[1], spec)
 
-        yield from _bounded(submit, tasks, 2 * workers, _first_local, _cancel_local)
+        def cancel(pending: list[cf.Future]) -> None:
+            for future in pending:
+                future.cancel()
+            for executor in used:
+                executor.shutdown(wait=False, kill_workers=True)
+
+        yield from _bounded(submit, tasks, 2 * workers, _first_local, cancel)
 
 
 def _first_local(futures: list[cf.Future]) -> set[cf.Future]:
     return cf.wait(futures, return_when=cf.FIRST_COMPLETED)[0]
-
-
-def _cancel_local(pending: Iterable[cf.Future]) -> None:
-    from joblib.externals.loky import get_reusable_executor
-
-    for future in pending:
-        future.cancel()
-    get_reusable_executor().shutdown(wait=False, kill_workers=True)
 
 
 def run_dask(
