@@ -121,6 +121,8 @@ class Satisfies(Constraint):
 
 
 BOOLEAN = InstanceOf((bool,), "a bool")
+
+
 def _seed_part(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
 
