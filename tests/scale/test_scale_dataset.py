@@ -300,3 +300,21 @@ def test_a_foreign_or_broken_part_is_refused(table, tabular, tmp_path) -> None:
     (out / part_name(2)).write_bytes(b"PAR1 not parquet")
     with pytest.raises(DatasetOutputError, match="not a readable Parquet part.*resume=True"):
         mixed.to_pandas()
+
+
+def test_a_diagnostic_some_parts_lack_reads_with_one_dtype() -> None:
+    """A part without a diagnostic (kernel_shap reports ``games`` only on some rows) and a
+    part with it read as the same nullable dtypes, so partial and complete outputs agree."""
+    import pyarrow as pa
+
+    from xplain.scale.dataset import _frame
+
+    with_it = pa.table({"row_id": [0, 1], "games": [3, 4], "exact": [True, False]})
+    without = pa.table({"row_id": [2, 3]})
+    schema = pa.unify_schemas([with_it.schema, without.schema], promote_options="permissive")
+    columns = ["row_id", "games", "exact"]
+    a, b = _frame(with_it, columns, schema), _frame(without, columns, schema)
+    assert list(a.dtypes) == list(b.dtypes) == [np.dtype("int64"), pd.Int64Dtype(),
+                                                pd.BooleanDtype()]
+    assert a["games"].tolist() == [3, 4] and b["games"].isna().all()
+    assert a["exact"].tolist() == [True, False] and b["exact"].isna().all()

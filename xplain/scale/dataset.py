@@ -44,7 +44,7 @@ from xplain.limits import check_memory
 from xplain.metrics import DEFAULT_METRICS, MetricInfo, get_metric
 from xplain.report.batch import BatchReport
 from xplain.report.render import environment, fragment, save_page
-from xplain.scale.schema import JSON_COLUMN, VALUE, to_explanation
+from xplain.scale.schema import FIXED, JSON_COLUMN, VALUE, to_explanation
 from xplain.scale.store import (
     MANIFEST,
     part_metadata,
@@ -147,7 +147,9 @@ class ExplanationDataset:
 
         ``columns``: the columns to read (default: all but the JSON column
         ``explanation``, read only when named); see :mod:`xplain.scale.schema`. A column
-        that some parts lack (a diagnostic one method run did not report) is null there.
+        that some parts lack (a diagnostic one method run did not report) is null there;
+        diagnostic ints and bools are nullable (``Int64``, ``boolean``), so a partial and a
+        complete output read with the same dtypes.
         """
         parts = self.finished_partitions
         wanted = self._columns(columns, parts, "to_pandas")
@@ -159,13 +161,23 @@ class ExplanationDataset:
         if not tables:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in wanted})
         table = pa.concat_tables(tables, promote_options="permissive")
-        return _frame(table.sort_by(ROW_ID), wanted)
+        return _frame(table.sort_by(ROW_ID), wanted, self._schema(parts))
 
     def iter_batches(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
         """One DataFrame per finished partition, in order (``columns`` as in to_pandas)."""
         parts = self.finished_partitions
         wanted = self._columns(columns, parts, "iter_batches")  # checked now, not when iterated
-        return (_frame(self._read(i, wanted), wanted) for i in parts)
+        schema = self._schema(parts)
+        return (_frame(self._read(i, wanted), wanted, schema) for i in parts)
+
+    def _schema(self, parts: list[int]) -> pa.Schema:
+        """The columns of all ``parts`` (from their footers), so that every frame read
+        types a column alike, whether or not its own part has it."""
+        schemas = []
+        for i in parts:
+            with self._reading(i):
+                schemas.append(pq.read_schema(self._path(i)).remove_metadata())
+        return pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
 
     # -- explanations --------------------------------------------------------------------
     def explanation(self, row_id: int) -> Explanation:
@@ -539,12 +551,26 @@ def _first_rows(
     return ids[:limit]
 
 
-def _frame(table: pa.Table, columns: list[str]) -> pd.DataFrame:
-    """``table`` as a DataFrame with ``columns`` in order (null where a part lacks one)."""
+def _frame(table: pa.Table, columns: list[str], schema: pa.Schema) -> pd.DataFrame:
+    """``table`` as a DataFrame with ``columns`` in order, each typed as in ``schema``
+    (null where the part lacks it). Diagnostic ints and bools, which some rows may lack,
+    are nullable (``Int64``, ``boolean``) whether or not these rows have nulls, so a
+    partial and a complete output read alike."""
+    for name in columns:
+        if name in schema.names and name not in table.column_names:
+            table = table.append_column(name, pa.nulls(len(table), schema.field(name).type))
     frame = table.to_pandas()
     for name in columns:
         if name not in frame.columns:
             frame[name] = None
+            continue
+        kind = schema.field(name).type if name in schema.names else None
+        if name not in FIXED and kind == pa.int64():
+            frame[name] = frame[name].astype("Int64")
+        elif name not in FIXED and kind == pa.bool_():
+            frame[name] = frame[name].astype("boolean")
+        elif kind == pa.float64() and frame[name].dtype != np.float64:
+            frame[name] = frame[name].astype(np.float64)
     return frame[columns].reset_index(drop=True)
 
 
