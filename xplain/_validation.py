@@ -158,6 +158,15 @@ class Param:
         return " or ".join(c.describe() for c in self.constraints)
 
 
+def positive_int(name: str, value: Any, owner: str) -> int:
+    """``value`` as an int, or an InvalidParameterError unless it is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be an int >= 1. Got {value!r}."
+        )
+    return int(value)
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """" Did you mean 'x'?" when a close match exists, else ""."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)

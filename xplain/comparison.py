@@ -12,7 +12,6 @@ explainer that made it, kept for that alone); showing or saving it never does.
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,7 +24,12 @@ from xplain._validation import did_you_mean
 from xplain.errors import InvalidInputError, InvalidParameterError, MethodNotApplicableError
 from xplain.explanation import Explanation, jsonable
 from xplain.methods.base import Method
-from xplain.metrics import DEFAULT_METRICS, MetricInfo, get_metric
+from xplain.metrics import (
+    DEFAULT_METRICS,
+    MetricInfo,
+    metric_params,
+    scalar_metrics,
+)
 from xplain.metrics.agreement import agreement_frame
 
 if TYPE_CHECKING:
@@ -212,8 +216,8 @@ class Comparison:
         The metrics run ``explainer``'s model (default: the explainer that made the
         comparison; a comparison restored by :meth:`from_dict` needs one passed).
         """
-        infos = _scalar_metrics(self.metrics if metrics is None else metrics)
-        params = _metric_params(params, infos)
+        infos = scalar_metrics(self.metrics if metrics is None else metrics)
+        params = metric_params(params, infos)
         explainer = self.explainer if explainer is None else explainer
         if explainer is None:
             raise InvalidParameterError(
@@ -311,7 +315,7 @@ def compared_methods(
 
 def compared_metrics(metrics: Sequence[str] | None) -> tuple[str, ...] | None:
     """``compare``'s ``metrics`` checked (each a scalar metric), or None when not given."""
-    return None if metrics is None else tuple(info.name for info in _scalar_metrics(metrics))
+    return None if metrics is None else tuple(info.name for info in scalar_metrics(metrics))
 
 
 def _evaluation_frame(plain: Mapping[str, Any]) -> pd.DataFrame:
@@ -328,38 +332,3 @@ def _evaluation_frame(plain: Mapping[str, Any]) -> pd.DataFrame:
         ) from err
     frame.attrs["higher_is_better"] = dict(plain.get("higher_is_better", {}))
     return frame
-
-
-def _scalar_metrics(names: Sequence[str]) -> list[MetricInfo]:
-    if isinstance(names, str):
-        names = [names]
-    infos = [get_metric(name) for name in names]
-    for info in infos:
-        if info.returns != "scalar":
-            raise InvalidParameterError(
-                f"Metric {info.name!r} returns a {info.returns}, not one number per method, so "
-                f"Comparison.evaluate cannot tabulate it; call xplain.metrics.{info.name}(...) "
-                "directly."
-            )
-    return infos
-
-
-def _metric_params(
-    params: Mapping[str, Mapping[str, Any]] | None, infos: list[MetricInfo]
-) -> dict[str, Mapping[str, Any]]:
-    params = dict(params or {})
-    known = {info.name: info for info in infos}
-    for name, given in params.items():
-        if name not in known:
-            raise InvalidParameterError(
-                f"The 'params' parameter of evaluate has parameters for metric {name!r}, which "
-                f"is not evaluated ({', '.join(known)}).{did_you_mean(name, known)}"
-            )
-        allowed = list(inspect.signature(known[name].function).parameters)[2:]
-        for key in given:
-            if key not in allowed:
-                raise InvalidParameterError(
-                    f"{name} got an unexpected parameter {key!r}.{did_you_mean(key, allowed)} "
-                    f"Allowed parameters: {', '.join(allowed) or 'none'}."
-                )
-    return params

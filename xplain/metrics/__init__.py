@@ -14,7 +14,8 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -180,3 +181,43 @@ __all__ = [
     "sufficiency",
     "sufficiency_curve",
 ]
+
+
+def scalar_metrics(
+    names: Sequence[str] | str, *, owner: str = "Comparison.evaluate", per: str = "method",
+    call: str = "(...)",
+) -> list[MetricInfo]:
+    """The metrics ``names`` (one name or several), each one that returns a scalar; an
+    InvalidParameterError for one that returns a frame or a dict, which ``owner`` cannot
+    tabulate as one number per ``per``."""
+    infos = [get_metric(name) for name in ([names] if isinstance(names, str) else names)]
+    for info in infos:
+        if info.returns != "scalar":
+            raise InvalidParameterError(
+                f"Metric {info.name!r} returns a {info.returns}, not one number per {per}, so "
+                f"{owner} cannot tabulate it; call xplain.metrics.{info.name}{call} directly."
+            )
+    return infos
+
+
+def metric_params(
+    params: Mapping[str, Mapping[str, Any]] | None, infos: list[MetricInfo]
+) -> dict[str, Mapping[str, Any]]:
+    """``params`` (metric name -> its keyword parameters), checked against the metrics
+    ``infos`` evaluated and each one's signature."""
+    params = dict(params or {})
+    known = {info.name: info for info in infos}
+    for name, given in params.items():
+        if name not in known:
+            raise InvalidParameterError(
+                f"The 'params' parameter of evaluate has parameters for metric {name!r}, which "
+                f"is not evaluated ({', '.join(known)}).{did_you_mean(name, known)}"
+            )
+        allowed = list(inspect.signature(known[name].function).parameters)[2:]
+        for key in given:
+            if key not in allowed:
+                raise InvalidParameterError(
+                    f"{name} got an unexpected parameter {key!r}.{did_you_mean(key, allowed)} "
+                    f"Allowed parameters: {', '.join(allowed) or 'none'}."
+                )
+    return params

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xplain._validation import positive_int
 from xplain.errors import InvalidParameterError
 from xplain.explanation import Explanation
 from xplain.report._charts import bar_chart, beeswarm, fmt
@@ -64,8 +65,8 @@ class BatchReport:
         max_instances: int = 50,
     ) -> None:
         self.explanations = _validated(explanations)
-        self.max_features = _positive_int("max_features", max_features)
-        self.max_instances = _positive_int("max_instances", max_instances)
+        self.max_features = positive_int("max_features", max_features, "BatchReport")
+        self.max_instances = positive_int("max_instances", max_instances, "BatchReport")
 
     @property
     def method(self) -> str:
@@ -250,11 +251,3 @@ def _validated(explanations: Sequence[Explanation]) -> list[Explanation]:
                 "Explainer.compare)."
             )
     return items
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise InvalidParameterError(
-            f"The {name!r} parameter of BatchReport must be an int >= 1. Got {value!r}."
-        )
-    return int(value)

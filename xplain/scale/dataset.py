@@ -31,8 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xplain._validation import did_you_mean
-from xplain.comparison import _metric_params
+from xplain._validation import did_you_mean, positive_int
 from xplain.errors import (
     DatasetOutputError,
     InvalidInputError,
@@ -41,7 +40,7 @@ from xplain.errors import (
     XplainWarning,
 )
 from xplain.limits import check_memory
-from xplain.metrics import DEFAULT_METRICS, MetricInfo, get_metric
+from xplain.metrics import DEFAULT_METRICS, MetricInfo, metric_params, scalar_metrics
 from xplain.report.batch import BatchReport
 from xplain.report.render import environment, fragment, save_page
 from xplain.scale.schema import FIXED, JSON_COLUMN, VALUE, to_explanation
@@ -191,7 +190,7 @@ class ExplanationDataset:
         """The Explanations of ``row_ids`` in their order (default: every explained row, in
         order), the first ``limit`` of them when given; each part is read once."""
         if limit is not None:
-            limit = _positive_int("limit", limit, "explanations")
+            limit = positive_int("limit", limit, "explanations")
         if row_ids is None:
             chosen = _first_rows(self.partitions, self.finished_partitions, limit)
         else:
@@ -318,8 +317,8 @@ class ExplanationDataset:
         the first ``max_instances`` explained rows; its global importance and beeswarm are
         those rows' (see :meth:`global_importance` for all rows). With ``path``, also
         written there."""
-        max_instances = _positive_int("max_instances", max_instances, "report")
-        max_features = _positive_int("max_features", max_features, "report")
+        max_instances = positive_int("max_instances", max_instances, "report")
+        max_features = positive_int("max_features", max_features, "report")
         explanations = self.explanations(limit=max_instances)
         if not explanations:
             raise InvalidInputError(
@@ -365,8 +364,11 @@ class ExplanationDataset:
                 "that model on these explanations. Pass the Explainer that made the dataset "
                 "(the same model with the same weights)."
             )
-        infos = _scalar_metrics(DEFAULT_METRICS if metrics is None else metrics)
-        params = _metric_params(params, infos)
+        infos = scalar_metrics(
+            DEFAULT_METRICS if metrics is None else metrics, owner="ExplanationDataset.evaluate",
+            per="row", call="(explainer, dataset.explanation(row_id))",
+        )
+        params = metric_params(params, infos)
         if rows is None and len(self) > MAX_DEFAULT_EVALUATE_ROWS:
             raise InvalidParameterError(
                 f"evaluate would score all {len(self):,} explained rows with {len(infos)} "
@@ -578,18 +580,6 @@ def _span(ids: np.ndarray) -> str:
     return f"rows {ids.min()}..{ids.max()}" if len(ids) else "no rows"
 
 
-def _scalar_metrics(names: Sequence[str] | str) -> list[MetricInfo]:
-    infos = [get_metric(name) for name in ([names] if isinstance(names, str) else names)]
-    for info in infos:
-        if info.returns != "scalar":
-            raise InvalidParameterError(
-                f"Metric {info.name!r} returns a {info.returns}, not one number per row, so "
-                f"ExplanationDataset.evaluate cannot tabulate it; call "
-                f"xplain.metrics.{info.name}(explainer, dataset.explanation(row_id)) directly."
-            )
-    return infos
-
-
 def _score(
     info: MetricInfo, explainer: Explainer, explanation: Explanation, kwargs: Mapping[str, Any]
 ) -> float:
@@ -597,11 +587,3 @@ def _score(
         return float(info.function(explainer, explanation, **kwargs))
     except MethodNotApplicableError:
         return math.nan
-
-
-def _positive_int(name: str, value: Any, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise InvalidParameterError(
-            f"The {name!r} parameter of {owner} must be an int >= 1. Got {value!r}."
-        )
-    return int(value)
