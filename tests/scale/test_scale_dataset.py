@@ -318,3 +318,8 @@ def test_a_diagnostic_some_parts_lack_reads_with_one_dtype() -> None:
                                                 pd.BooleanDtype()]
     assert a["games"].tolist() == [3, 4] and b["games"].isna().all()
     assert a["exact"].tolist() == [True, False] and b["exact"].isna().all()
+
+
+def test_open_dataset_of_something_not_a_path() -> None:
+    with pytest.raises(DatasetOutputError, match="path of an explain_dataset output"):
+        xplain.open_dataset(5)

@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -250,6 +251,11 @@ def test_bad_input_is_refused_before_work(tabular, text, tmp_path):
         with pytest.raises(error, match=words):
             run(explainer, kw.pop("data"), "kernel_shap", kw.pop("params"), out, **kw)
         assert not out.exists(), kw
+    # a budget above xplain.limits fails on the first row, before the output exists
+    with xplain.limits.override(max_model_rows=100), \
+            pytest.raises(xplain.ResourceLimitError, match="lower max_evals"):
+        run(explainer, data, "kernel_shap", {"max_evals": 200}, out, engine="serial")
+    assert not out.exists()
     with pytest.raises(InvalidParameterError, match="registered method name"):
         explainer.explain_dataset(data, KernelShap(), output=out)
     text_explainer, sentences = text
@@ -446,3 +452,19 @@ def test_a_failed_write_is_a_clear_error_and_keeps_earlier_parts(tabular, tmp_pa
             partition_rows=8)
     assert [os.path.basename(p) for p in mtimes(tmp_path)] == ["part-000000.parquet"]
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_the_drivers_limits_reach_the_workers(tabular, tmp_path):
+    """xplain.limits.override is thread-local: the spec carries the ceilings in force where
+    the run started, and explain_partition applies them wherever it runs."""
+    from xplain.limits import Limits
+    from xplain.scale import PartitionSpec, explain_partition
+
+    explainer, data = tabular
+    rows = data.iloc[:2].assign(row_id=[0, 1])
+    low = PartitionSpec("kernel_shap", {"max_evals": 40}, limits=Limits(max_model_rows=300))
+    with pytest.raises(xplain.RowError, match="ResourceLimitError"):
+        explain_partition(explainer, rows, low)  # 30 background rows x 40 > 300
+    assert len(explain_partition(explainer, rows, replace(low, limits=None))) == 2
+    with xplain.limits.override(max_model_rows=300), pytest.raises(xplain.ResourceLimitError):
+        run(explainer, data, "kernel_shap", {"max_evals": 40}, tmp_path, engine="serial")

@@ -510,6 +510,11 @@ class ExplanationDataset:
 def open_dataset(path: str | os.PathLike) -> ExplanationDataset:
     """The output of ``explain_dataset`` in ``path``, finished or partial (see
     :class:`ExplanationDataset`); a directory that is not one raises DatasetOutputError."""
+    if not isinstance(path, str | os.PathLike):
+        raise DatasetOutputError(
+            f"open_dataset takes the path of an explain_dataset output directory. Got "
+            f"{type(path).__name__}."
+        )
     return ExplanationDataset(path)
 
 

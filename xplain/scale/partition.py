@@ -18,10 +18,11 @@ the last bits between processes with other thread counts; each part records its 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from xplain.errors import InvalidInputError, RowError
+from xplain.limits import Limits, override
 from xplain.registry import get_method
 from xplain.scale.schema import to_table
 
@@ -59,6 +61,9 @@ class PartitionSpec:
     batch_rows: int = DEFAULT_BATCH_ROWS
     column: str | None = None
     features: list[str] | None = None
+    # the ceilings of xplain.limits in force where the run started (an override there is
+    # thread-local and would not reach worker processes otherwise); None: the worker's own
+    limits: Limits | None = None
 
     @property
     def seeded(self) -> bool:
@@ -78,6 +83,9 @@ def explain_partition(explainer: Explainer, table: pd.DataFrame, spec: Partition
     if ROW_ID not in table.columns:
         raise InvalidInputError(f"A partition table needs a {ROW_ID!r} column (the row's "
                                 "position in the dataset).")
+    if spec.limits is not None:
+        with override(**dataclasses.asdict(spec.limits)):
+            return explain_partition(explainer, table, replace(spec, limits=None))
     table = table.sort_values(ROW_ID, kind="stable")
     row_ids = [int(i) for i in table[ROW_ID]]
     items = instances_of(explainer, table.drop(columns=[ROW_ID]), spec.column)

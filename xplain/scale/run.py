@@ -25,6 +25,7 @@ from xplain._identity import config_fingerprint
 from xplain._version import __version__
 from xplain.errors import InvalidParameterError, PartitionsFailedError
 from xplain.explanation import jsonable
+from xplain.limits import current as current_limits
 from xplain.methods.base import Method
 from xplain.scale import engines, store
 from xplain.scale.partition import DEFAULT_BATCH_ROWS, PartitionSpec, instances_of
@@ -86,7 +87,7 @@ def explain_dataset(
             f"{', '.join(map(repr, source.columns[:20]))}."
         )
     spec = PartitionSpec(method, params, target, seed, batch_rows, column,
-                         explainer.adapter.fixed_features())
+                         explainer.adapter.fixed_features(), current_limits())
     partition_rows = _partition_rows(partition_rows, source.n_rows, spec)
     first = _check_first_row(explainer, source, spec)
 
@@ -238,12 +239,14 @@ def _partition_rows(given: int | None, n_rows: int, spec: PartitionSpec) -> int:
 
 
 def _check_first_row(explainer: Explainer, source: Source, spec: PartitionSpec) -> Any:
-    """The first row encoded and predicted (its labels are the run's), so that bad data (a
-    missing column, a table given to a text model, a target the model lacks) fails before
-    any work starts."""
+    """The first row explained as the run will explain it (its labels are the run's), so
+    that what would fail every row (a missing column, a table given to a text model, a
+    target the model lacks, a budget above ``xplain.limits``) fails before any work
+    starts."""
     table = source.partition(0, 1).drop(columns=["row_id"])
-    items = instances_of(explainer, table, spec.column)
-    return explainer._prepare(items[0], spec.target)
+    item = instances_of(explainer, table, spec.column)[0]
+    seed = {"seed": [spec.seed, 0]} if spec.seeded else {}
+    return explainer.explain(item, spec.method, spec.target, **spec.params, **seed)
 
 
 def _opened(directory: Path) -> ExplanationDataset:
