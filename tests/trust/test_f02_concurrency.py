@@ -132,7 +132,7 @@ def test_f02_explainers_sharing_one_model_and_compare_and_batch():
         for key in got:
             pairs = (
                 zip(got[key], expected[key], strict=True)
-                if isinstance(got[key], list)
+                if isinstance(got[key], xplain.Explanations)
                 else [(got[key], expected[key])]
             )
             for a, b in pairs:

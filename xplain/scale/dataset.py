@@ -4,6 +4,7 @@
 >>> len(ds), ds.n_rows, ds.missing_partitions  # rows explained so far, planned, parts to do
 >>> ds.to_pandas()                            # one row per explained row, sorted by row_id
 >>> ds.explanation(17)                        # the Explanation of row 17
+>>> ds.explanations(range(100))               # rows 0..99 as an xplain.Explanations
 >>> ds.global_importance()                    # per feature: mean |value|, mean, count
 >>> ds.report(path="report.html")             # the batch HTML report of the first rows
 >>> ds.evaluate(explainer, ["deletion_auc"], rows=range(100))
@@ -39,6 +40,7 @@ from xplain.errors import (
     MethodNotApplicableError,
     XplainWarning,
 )
+from xplain.explanations import Explanations
 from xplain.limits import check_memory
 from xplain.metrics import DEFAULT_METRICS, MetricInfo, metric_params, scalar_metrics
 from xplain.report.batch import BatchReport
@@ -67,6 +69,15 @@ class ExplanationDataset:
 
     Plain data, read lazily from the Parquet parts: a partial run (stopped, failed or
     still going) reads as the rows of its finished partitions.
+
+    Args:
+        directory: The output directory of an ``explain_dataset`` run.
+        manifest: The run's manifest, when the caller has already read it; None: read
+            from ``directory``.
+
+    Raises:
+        DatasetOutputError: ``directory`` has no readable manifest, or the manifest is
+            inconsistent.
     """
 
     def __init__(self, directory: str | os.PathLike, manifest: dict[str, Any] | None = None):
@@ -186,9 +197,16 @@ class ExplanationDataset:
 
     def explanations(
         self, row_ids: Iterable[int] | None = None, limit: int | None = None
-    ) -> list[Explanation]:
-        """The Explanations of ``row_ids`` in their order (default: every explained row, in
-        order), the first ``limit`` of them when given; each part is read once."""
+    ) -> Explanations:
+        """The explanations of ``row_ids`` in their order, as an :class:`~xplain.Explanations`
+        (``es.values``, ``es[:, "age"]``, ``es.to_frame()``...): each equals
+        :meth:`explanation` of its row; each part is read once.
+
+        Parameters:
+            row_ids: the row ids (positions in the input; default: every explained row, in
+                order).
+            limit: keep only the first ``limit`` of them.
+        """
         if limit is not None:
             limit = positive_int("limit", limit, "explanations")
         if row_ids is None:
@@ -208,7 +226,7 @@ class ExplanationDataset:
             rows = self._read(i, None).take([row_id - start for row_id in ids]).to_pylist()
             for row_id, row in zip(ids, rows, strict=True):
                 found[row_id] = to_explanation(row, self.features)
-        return [found[row_id] for row_id in chosen]
+        return Explanations(found[row_id] for row_id in chosen)
 
     # -- summaries -----------------------------------------------------------------------
     def global_importance(self, target: int | str | None = None) -> pd.DataFrame:
@@ -316,7 +334,20 @@ class ExplanationDataset:
         """The batch HTML report (:class:`xplain.report.BatchReport`, a standalone page) of
         the first ``max_instances`` explained rows; its global importance and beeswarm are
         those rows' (see :meth:`global_importance` for all rows). With ``path``, also
-        written there."""
+        written there.
+
+        Args:
+            max_instances: Rows read and shown, the first ones (default 50).
+            max_features: Features (or tokens) charted, the most important first
+                (default 20).
+            path: Where to write the page as well, or None.
+
+        Returns:
+            The page's HTML.
+
+        Raises:
+            InvalidInputError: no partition is finished yet.
+        """
         max_instances = positive_int("max_instances", max_instances, "report")
         max_features = positive_int("max_features", max_features, "report")
         explanations = self.explanations(limit=max_instances)

@@ -54,7 +54,13 @@ class Lime(PerturbationMethod):
 
     Diagnostics: ``score`` (weighted R^2 of the surrogate), ``intercept``,
     ``local_prediction`` (surrogate at the instance) vs ``prediction`` (model), and the
-    ``kernel_width`` used.
+    ``kernel_width`` used. ``base_value`` is the intercept (the surrogate's prediction with
+    every feature off) where the instance's representation is all ones (masks, and the
+    default binned tables): the values then add up from it to ``local_prediction``, not
+    to the model's ``prediction`` (the difference is the surrogate's fit error). Without
+    bins (``discretize_continuous=False``) a numeric column is represented by its z-score,
+    the values are slopes that do not add up from the intercept, and there is no
+    ``base_value``.
 
     A ``num_samples`` whose model rows or ``[n, d]`` arrays exceed ``xplain.limits`` is
     refused (ResourceLimitError) before any sample is scored.
@@ -126,16 +132,16 @@ class Lime(PerturbationMethod):
         fit = ridge_surrogate(
             data, y, weights, self.params["num_features"], self.params["feature_selection"]
         )
-        return Attribution(
-            fit.coef,
-            {
-                "score": fit.score,
-                "intercept": fit.intercept,
-                "local_prediction": fit.local_prediction,
-                "prediction": float(y[0]),
-                "kernel_width": float(width),
-            },
-        )
+        diagnostics = {
+            "score": fit.score,
+            "intercept": fit.intercept,
+            "local_prediction": fit.local_prediction,
+            "prediction": float(y[0]),
+            "kernel_width": float(width),
+        }
+        if np.all(data[0] == 1.0):  # local_prediction = intercept + sum(coef)
+            diagnostics["base_value"] = fit.intercept
+        return Attribution(fit.coef, diagnostics)
 
     def _refuse_table_options(self) -> None:
         """Refuse sampling options set for a view without training data: they would be
