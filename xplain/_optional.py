@@ -15,6 +15,18 @@ def skimage_segmentation() -> Any:
     except ImportError as exc:
         raise MissingDependencyError(
             "Superpixel segmentation needs scikit-image: pip install scikit-image "
-            "(or pip install 'xplain[image]')."
+            "(or pip install 'xplain-xai[image]')."
         ) from exc
     return segmentation
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot``, or a MissingDependencyError naming the fix (``xplain.plot``)."""
+    try:
+        from matplotlib import pyplot
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "xplain.plot draws with matplotlib: pip install matplotlib "
+            "(or pip install 'xplain-xai[plot]')."
+        ) from exc
+    return pyplot
