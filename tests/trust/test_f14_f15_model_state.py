@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import xplain
+from xplain.adapters import TabularEncoder
 from xplain.errors import MethodNotApplicableError
 
 ROWS = np.random.default_rng(0).random((40, 4))
@@ -49,7 +50,8 @@ def test_f14_explainer_leaves_the_user_mode_and_explains_in_eval_mode():
     model.train()
     model[2].eval()  # mixed modes (a frozen batch norm) must come back exactly
     before = modes(model)
-    explainer = xplain.Explainer(model, data=ROWS)
+    # the network takes z-scores (what eval_gradient differentiates at)
+    explainer = xplain.Explainer(model, data=ROWS, encoder=TabularEncoder().fit(ROWS))
     assert modes(model) == before
     first = explainer.explain(ROWS[0], "saliency", absolute=False)
     assert modes(model) == before
@@ -163,7 +165,7 @@ def test_f15_only_called_relus_are_counted_and_the_rule_holds():
         model[0].weight.copy_(w1)
         model[2].weight.copy_(w2)
     data = np.array([[1.0, 0.2], [0.0, 0.0], [2.0, 1.0]])
-    explainer = xplain.Explainer(model, data=data)
+    explainer = xplain.Explainer(model, data=data, encoder=TabularEncoder().fit(data))
     x = np.array([1.0, 0.2])
     e = explainer.explain(x, "guided_backprop", target=0)
     assert e.diagnostics["guided_relus"] == 1

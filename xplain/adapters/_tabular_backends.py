@@ -3,8 +3,8 @@
 A backend scores rows of the schema matrix (``[n, d]``, one column per original column,
 categories as codes) and says which views its model supports:
 
-* :class:`TorchBackend`: a ``torch.nn.Module`` over :class:`TabularEncoder`'s encoding;
-  differentiable, no trees.
+* :class:`TorchBackend`: a ``torch.nn.Module`` over the raw numeric columns, or over the
+  encoding it was trained on (:class:`TabularEncoder`, a scaler); differentiable, no trees.
 * :class:`SklearnBackend`: a scikit-learn estimator or Pipeline (or an xgboost / lightgbm
   sklearn model); its trees for TreeSHAP, and, past a column-wise preprocessing, masked
   rows assembled in the final estimator's columns (:mod:`._tabular_model_space`).
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from xplain.adapters._once import shared_property
-from xplain.adapters._tabular_encoder import TabularEncoder
+from xplain.adapters._tabular_encoder import Encoding, RawColumns
 from xplain.adapters._tabular_model_space import ModelSpace, model_space
 from xplain.adapters._tabular_schema import TabularSchema
 from xplain.adapters._tabular_trees import TreeParts, tree_parts
@@ -70,7 +70,7 @@ class TabularBackend(ABC):
 
     model: EvalCounter
     labels: list[str]
-    encoder: TabularEncoder | None = None
+    encoder: Encoding | None = None
     differentiable: bool = False  # offers gradients (a DifferentiableView)
 
     def __init__(self, schema: TabularSchema, data: np.ndarray, background: np.ndarray) -> None:
@@ -117,10 +117,15 @@ class TabularBackend(ABC):
 
 
 class TorchBackend(TabularBackend):
-    """A torch network called on ``encoder.encode(rows)``; gradients flow through it."""
+    """A torch network called on ``encoder.encode(rows)``; gradients flow through it.
+
+    Without an encoder the network is called on the raw columns (:class:`RawColumns`):
+    what it was trained on unless the user says otherwise; an encoding fitted here on
+    ``data`` would explain the network at inputs it never saw.
+    """
 
     differentiable = True
-    encoder: TabularEncoder
+    encoder: Encoding
 
     def __init__(
         self,
@@ -129,13 +134,10 @@ class TorchBackend(TabularBackend):
         data: np.ndarray,
         background: np.ndarray,
         labels: Any,
-        encoder: TabularEncoder | None,
+        encoder: Encoding | None,
     ) -> None:
         super().__init__(schema, data, background)
-        if encoder is None:
-            encoder = TabularEncoder()
-            encoder._fit(schema, data)
-        self.encoder = encoder
+        self.encoder = RawColumns(schema) if encoder is None else encoder
         self.model = self.torch = TorchClassifier(module, labels)
         self.labels = self._bind()
 
@@ -160,7 +162,7 @@ class TorchBackend(TabularBackend):
         return type(self.torch.module).__name__
 
     def logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The network's logits ``[n, C]`` of encoded rows ``[n, m]`` (differentiable)."""
+        """The network's logits ``[n, C]`` of its inputs ``[n, m]`` (differentiable)."""
         return self.torch.logits(inputs)
 
     def scores(self, rows: np.ndarray, output: str) -> np.ndarray:
@@ -180,11 +182,19 @@ class TorchBackend(TabularBackend):
             with torch.no_grad():
                 logits = self.torch.logits(self.encode(self.background))
         except RuntimeError as err:
+            raw = isinstance(self.encoder, RawColumns)
+            fix = (
+                "Without encoder= a network is called on the data's columns as they are; "
+                "if it was trained on an encoding, pass it: encoder=xplain.adapters."
+                "TabularEncoder().fit(X_train), or the fitted scikit-learn scaler."
+                if raw
+                else "Pass as encoder= the encoding the network was trained on."
+            )
+            what = "raw columns" if raw else "encoded rows"
             raise InvalidParameterError(
-                f"The torch model cannot be called on the encoded rows "
+                f"The torch model cannot be called on the {what} "
                 f"({self.encoder.n_outputs} columns: {', '.join(self.encoder.feature_names_out)})"
-                f": {err}. Train it on TabularEncoder().fit(X_train).transform(X) and pass "
-                "encoder=."
+                f": {err}. {fix}"
             ) from err
         labels = self.torch.labels(logits.shape[1])
         if len(labels) != logits.shape[1]:
@@ -255,7 +265,7 @@ def backend_for(
     data: np.ndarray,
     background: np.ndarray,
     labels: Any,
-    encoder: TabularEncoder | None,
+    encoder: Encoding | None,
 ) -> TabularBackend:
     """The backend of ``model``: torch network, scikit-learn-like model, or any f(DataFrame)."""
     if isinstance(model, torch.nn.Module):
@@ -272,6 +282,6 @@ def backend_for(
         return CallableBackend(CallableModel(model, labels=labels), schema, data, background)
     raise InvalidParameterError(
         "A tabular model must be a fitted scikit-learn-style estimator (predict / "
-        "predict_proba), a torch.nn.Module over TabularEncoder's encoding, or a function "
+        "predict_proba), a torch.nn.Module over numeric columns (or an encoder=), or a function "
         f"f(DataFrame) -> scores. Got {type(model).__name__}."
     )

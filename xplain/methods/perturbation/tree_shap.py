@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from xplain._validation import NONE, Options, Param
+from xplain._validation import BOOLEAN, NONE, Options, Param
 from xplain.errors import InvalidParameterError, MethodNotApplicableError, MissingDependencyError
 from xplain.methods._completeness import efficiency
 from xplain.methods.base import Attribution, Method
@@ -54,6 +54,19 @@ class TreeShap(Method):
     columns and a column's value is the sum over its indicators (the usual practice);
     that sum need not equal the Shapley value of the column as one player.
 
+    ``interactions=True`` also computes SHAP interaction values (shap's
+    ``shap_interaction_values``; Lundberg et al. 2020, section "SHAP interaction values",
+    after Fujimoto, Kojadinovic and Marichal 2006): ``Explanation.interactions`` ``[d, d]``,
+    symmetric, the diagonal each feature's main effect, ``[i, j] + [j, i]`` the
+    interaction of i and j, each row summing to the feature's value. shap computes them
+    for the path-dependent variant only (its C++ code returns zeros for the
+    interventional one), so the values are the path-dependent ones too
+    (``diagnostics["feature_perturbation"]``) and, like them, explain the raw output only:
+    margins of boosted models (``output='log_odds'`` or ``'raw'``), probabilities of
+    forests. One-hot blocks are summed on both axes, as the values are.
+    ``diagnostics["interaction_gap"]`` is ``max_i |sum_j interactions[i, j] - values[i]|``
+    (float32 rounding for xgboost, which computes them itself).
+
     ``attribute_batch`` stacks the rows of views that share model and background (as
     ``Adapter.view_batch`` builds them) and explains them in one shap call per group.
     The per-background-row TreeExplainers are kept by the method object, so one object
@@ -77,10 +90,22 @@ class TreeShap(Method):
             NONE,
             doc="None: interventional with background rows, else tree_path_dependent",
         ),
+        "interactions": Param(
+            False,
+            BOOLEAN,
+            doc="also compute SHAP interaction values (path-dependent; e.interactions)",
+        ),
     }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        if self.params["interactions"] and self.params["feature_perturbation"] == "interventional":
+            raise InvalidParameterError(
+                "tree_shap computes interaction values for "
+                "feature_perturbation='tree_path_dependent' only (shap's TreeExplainer has no "
+                "interventional interaction values). Drop feature_perturbation='interventional' "
+                "(interactions=True uses the path-dependent variant), or interactions=True."
+            )
         # (background id, model id, model_output) -> one TreeExplainer per background row:
         # 3 ms each to build, most of a batch's time on a few hundred rows. Per object
         # (not per process), so a model refitted in place is never explained by stale ones
@@ -95,20 +120,29 @@ class TreeShap(Method):
         """One shap pass per group of views sharing model and background (their rows stacked)."""
         shap = _import_shap()
         out: list[Attribution] = [None] * len(views)  # type: ignore[list-item]
+        interactions = self.params["interactions"]
         for group in _shared(views):
             first = views[group[0]]
             model_output = shap_model_output(first)
             rows = np.concatenate([views[i].row for i in group])  # [n, m]
             mode = self.params["feature_perturbation"] or (
-                "interventional" if first.background is not None else "tree_path_dependent"
+                "interventional"
+                if first.background is not None and not interactions
+                else "tree_path_dependent"
             )
+            pairs: np.ndarray | list[None] = [None] * len(group)
             if mode == "interventional":
                 phi = _interventional(shap, first, rows, model_output, self._references)
                 expected = None
             else:
-                phi, expected = _path_dependent(shap, first, rows, model_output)
-            for i, values in zip(group, phi, strict=True):  # values: [m, outputs]
-                out[i] = _attribution(views[i], targets[i], values, expected, mode, model_output)
+                phi, expected, found = _path_dependent(
+                    shap, first, rows, model_output, interactions
+                )
+                pairs = pairs if found is None else found  # [n, m, m, outputs]
+            for i, values, pair in zip(group, phi, pairs, strict=True):  # values: [m, outputs]
+                out[i] = _attribution(
+                    views[i], targets[i], values, expected, mode, model_output, pair
+                )
         return out
 
 
@@ -150,8 +184,10 @@ def _attribution(
     expected: np.ndarray | None,
     mode: str,
     model_output: str,
+    pairs: np.ndarray | None = None,
 ) -> Attribution:
-    """One row's values for ``target`` and diagnostics, from shap's ``phi`` ``[m, outputs]``."""
+    """One row's values for ``target`` and diagnostics, from shap's ``phi`` ``[m, outputs]``
+    (and its interaction values ``pairs`` ``[m, m, outputs]``, mapped to features)."""
     # shap explains one output for a binary boosted model: class 1's score, whose
     # complement (1 - p, or the margin -z) is class 0's, with negated values.
     n_classes = len(view.scores) if view.scores is not None else phi.shape[1]
@@ -177,7 +213,25 @@ def _attribution(
         total = float(view.scores[column_class]) - base  # in shap's column
         score = float(view.scores[target])
         diagnostics.update(efficiency(values, score, score - sign * total))
-    return Attribution(values, diagnostics)
+    if pairs is None:
+        return Attribution(values, diagnostics)
+    matrix = sign * pairs[:, :, column]  # [m, m]
+    diagnostics["interaction_gap"] = float(np.abs(matrix.sum(1) - values).max(initial=0.0))
+    return Attribution(values, diagnostics, pairwise_features(view.to_features, matrix))
+
+
+def pairwise_features(
+    to_features: Callable[[np.ndarray], np.ndarray], matrix: np.ndarray
+) -> np.ndarray:
+    """A matrix over model columns ``[m, m]`` -> over features ``[d, d]``, mapping both axes
+    with the (linear) map of the values, so rows still sum to the values: one-hot blocks
+    summed, ``out[i, j] = sum over a in i, b in j of matrix[a, b]``.
+
+    Parameters: ``to_features``, the values' map ``[m]`` -> ``[d]`` (a view's); ``matrix``,
+    pairwise values ``[m, m]``.
+    """
+    columns = np.stack([to_features(row) for row in matrix])  # [m, d]
+    return np.stack([to_features(column) for column in columns.T], axis=1)  # [d, d]
 
 
 def _shared(views: Sequence[TreeView]) -> list[list[int]]:
@@ -240,21 +294,49 @@ def _per_reference(shap: Any, view: TreeView, model_output: str, references: dic
 
 
 def _path_dependent(
-    shap: Any, view: TreeView, rows: np.ndarray, model_output: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Path-dependent values ``[n, m, outputs]`` and shap's expected values ``[outputs]``."""
+    shap: Any, view: TreeView, rows: np.ndarray, model_output: str, interactions: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Path-dependent values ``[n, m, outputs]``, shap's expected values ``[outputs]`` and,
+    with ``interactions``, the interaction values ``[n, m, m, outputs]`` (else None)."""
     if model_output != "raw":
+        why = (
+            "interactions=True needs the path-dependent variant, which"
+            if interactions
+            else "tree_shap with feature_perturbation='tree_path_dependent'"
+        )
+        fix = (
+            "Explainer(..., output='log_odds') for a boosted classifier's margin, or "
+            "output='raw'"
+            if interactions
+            else "feature_perturbation='interventional', or Explainer(..., output='raw')"
+        )
         raise InvalidParameterError(
-            "tree_shap with feature_perturbation='tree_path_dependent' explains the model's "
-            f"raw output only, and this explainer explains {view.output} (shap cannot "
-            "transform path-dependent values). Use feature_perturbation='interventional', or "
-            "Explainer(..., output='raw')."
+            f"{why} explains the model's raw output only, and this explainer explains "
+            f"{view.output} (shap cannot transform path-dependent values). Use {fix}."
         )
     explainer = _explainer(shap, view, None, "tree_path_dependent", model_output)
     with warnings.catch_warnings():  # "output has changed to a list": handled by _outputs
         warnings.filterwarnings("ignore", "LightGBM binary", UserWarning)
         phi = _outputs(explainer.shap_values(rows, check_additivity=False))
-    return phi, np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
+        pairs = _pairs(explainer, rows, type(view.model).__name__) if interactions else None
+    return phi, np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64)), pairs
+
+
+def _pairs(explainer: Any, rows: np.ndarray, name: str) -> np.ndarray:
+    """shap's interaction values of ``rows`` as ``[n, m, m, outputs]`` (``name``: the
+    model's type, for the message)."""
+    try:
+        pairs = explainer.shap_interaction_values(rows)
+    except Exception as err:  # shap asserts and raises bare Exceptions
+        raise MethodNotApplicableError(
+            f"shap's TreeExplainer cannot compute interaction values of this {name}: "
+            f"{err or type(err).__name__}. "
+            "Use tree_shap without interactions=True."
+        ) from err
+    if isinstance(pairs, list):  # older shap: one array per output
+        pairs = np.stack(pairs, axis=-1)
+    pairs = np.asarray(pairs, dtype=np.float64)
+    return pairs[..., None] if pairs.ndim == 3 else pairs
 
 
 def _import_shap() -> Any:
