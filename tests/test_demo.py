@@ -11,6 +11,7 @@ def test_the_demo_writes_one_report_with_every_section(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert str(path.resolve()) in printed
     assert html.count("<section>") == 3
+    assert html.count('<section class="instance"><h2>') == 3  # one heading per instance
     for method in (*demo.TEXT_METHODS, *demo.TREE_METHODS, *demo.IMAGE_METHODS):
         assert method in html
     assert "string" in html  # the first SST-2 dev sentence: "one long string of cliches ."

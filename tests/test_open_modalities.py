@@ -99,7 +99,7 @@ def test_the_modality_name_does_not_choose_the_drawing():
 
 def test_an_unknown_display_kind_falls_back_to_bars_sorted_by_magnitude():
     html = _explanation(FeatureDisplay("graph-nodes")).to_html()
-    order = [html.index(f"<td>f{i}</td>") for i in (1, 2, 0)]  # |-0.7| > |0.3| > |0.1|
+    order = [html.index(f'title="f{i}">f{i}</th>') for i in (1, 2, 0)]  # |-0.7| > |0.3| > |0.1|
     assert order == sorted(order)
 
 

@@ -1,10 +1,11 @@
 """``make demo``: explain real data with the offline demo models, in one HTML report.
 
-Sections: SST-2 sentences explained token by token by the MiniLM sentiment model; one
-Adult income row explained by LIME, KernelSHAP and TreeSHAP on gradient-boosted trees
-(compared, with faithfulness metrics) and by Integrated Gradients on an MLP; and
-scikit-learn digits explained pixel by pixel by a small CNN (original, saliency,
-SmoothGrad, IG, Grad-CAM, XRAI side by side). Prints where the report is.
+Sections: SST-2 sentences explained token by token by the MiniLM sentiment model (the
+methods side by side); one Adult income row explained by LIME, KernelSHAP and TreeSHAP on
+gradient-boosted trees (compared, with faithfulness metrics) and by Integrated Gradients on
+an MLP; and scikit-learn digits explained pixel by pixel by a small CNN (original,
+saliency, SmoothGrad, IG, Grad-CAM, XRAI side by side). Each instance has its own heading.
+Prints where the report is.
 """
 
 from __future__ import annotations
@@ -28,17 +29,17 @@ def text_section(n_sentences: int) -> tuple[str, list]:
     model, tokenizer = sentiment_classifier()
     explainer = Explainer(model, tokenizer=tokenizer)
     sentences = load_sst2("dev")["sentence"].tolist()[:n_sentences]
-    explanations = []
-    for sentence in sentences:
-        row = [explainer.explain(sentence, method) for method in TEXT_METHODS]
-        explanations.extend(row)
-        ig = row[TEXT_METHODS.index("integrated_gradients")]
+    instances = []
+    for i, sentence in enumerate(sentences, 1):
+        comparison = explainer.compare(sentence, TEXT_METHODS)  # no metrics: not asked for
+        instances.append((f"Sentence {i}: \u201c{sentence}\u201d", [comparison]))
+        ig = comparison.explanations["integrated_gradients"]
         top = ", ".join(ig.top(3)["feature"])
         print(
-            f"{ig.predicted_label:>8} ({ig.prediction.max():.2f})  {sentence[:60]!r:64}"
+            f"{ig.predicted_label:>8} ({ig.prediction_text()})  {sentence[:60]!r:64}"
             f" IG top: {top}  (gap {ig.diagnostics['completeness_gap']:.1e})"
         )
-    return "Sentiment (MiniLM fine-tuned on SST-2), token attributions", explanations
+    return "Sentiment (MiniLM fine-tuned on SST-2), token attributions", instances
 
 
 def tabular_section(row: int) -> tuple[str, list]:
@@ -52,14 +53,15 @@ def tabular_section(row: int) -> tuple[str, list]:
     )
     for name, e in [*comparison.explanations.items(), ("integrated_gradients (MLP)", ig)]:
         top = ", ".join(e.top(3)["feature"])
-        print(f"adult row {row}: {name:<27} P({e.target_label})={e.prediction[e.target]:.2f}"
+        print(f"adult row {row}: {name:<27} {e.target_label}: {e.prediction_text()}"
               f"  top: {top}")
     print(f"  (GBT test accuracy {models.gbt_accuracy:.3f}, MLP {models.mlp_accuracy:.3f})")
     heading = (
         f"Adult income, test row {row}: gradient-boosted trees (LIME, KernelSHAP, TreeSHAP) "
         "and an MLP (Integrated Gradients)"
     )
-    return heading, [comparison, ig]
+    instance = f"Test row {row}, explaining class \u201c{comparison.target_label}\u201d"
+    return heading, [(instance, [comparison, ig])]
 
 
 def image_section(n_images: int) -> tuple[str, list]:
@@ -67,16 +69,18 @@ def image_section(n_images: int) -> tuple[str, list]:
     model, preprocess, labels = digits_cnn()
     explainer = Explainer(model, modality="image", preprocess=preprocess, labels=labels)
     images, truth = digits_images("test")
-    comparisons = []
-    for image, label in zip(images[:n_images], truth[:n_images].tolist(), strict=True):
+    instances = []
+    for i, (image, label) in enumerate(zip(images[:n_images], truth[:n_images].tolist(),
+                                           strict=True), 1):
         comparison = explainer.compare(image, IMAGE_METHODS, metrics=IMAGE_METRICS)
-        comparisons.append(comparison)
+        instances.append((f"Test digit {i}: a {label}", [comparison]))
         best = comparison.evaluate()["deletion_auc"].idxmin()
+        first = next(iter(comparison.explanations.values()))
         print(
             f"digit {label}: predicted {comparison.target_label} "
-            f"({comparison.prediction.max():.2f})  lowest deletion AUC: {best}"
+            f"({first.prediction_text()})  lowest deletion AUC: {best}"
         )
-    return "Digits (small CNN on scikit-learn's digits), pixel attributions", comparisons
+    return "Digits (small CNN on scikit-learn's digits), pixel attributions", instances
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -155,6 +155,31 @@ def tabular_batch(tabular_explainer, table) -> list[Explanation]:
     return tabular_explainer.explain_batch(rows, "exact_shapley", target="rich")
 
 
+@pytest.fixture(scope="session")
+def wide_table() -> pd.DataFrame:
+    """14 numeric columns, two of them named like metrics and sentences (layout tests)."""
+    rng = np.random.default_rng(1)
+    names = [f"feature_{i}" for i in range(12)] + [
+        "deletion_auc", "hours per week worked (self-reported)"
+    ]
+    return pd.DataFrame(rng.normal(size=(120, 14)), columns=names)
+
+
+@pytest.fixture(scope="session")
+def wide_explainer(wide_table) -> xplain.Explainer:
+    from sklearn.linear_model import LogisticRegression
+
+    y = (wide_table.iloc[:, 0] + 0.5 * wide_table.iloc[:, 3] - wide_table.iloc[:, 5] > 0)
+    model = LogisticRegression().fit(wide_table, y.astype(int))
+    return xplain.Explainer(model, data=wide_table.iloc[:30])
+
+
+@pytest.fixture(scope="session")
+def wide_explanation(wide_explainer, wide_table) -> Explanation:
+    """KernelSHAP on too few coalitions for 14 features: standard errors, converged=False."""
+    return wide_explainer.explain(wide_table.iloc[60], "kernel_shap", max_evals=60)
+
+
 # -- image -----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def image_explainer() -> xplain.Explainer:

@@ -76,7 +76,7 @@ def test_text_explanation(open_report, text_explanation, tmp_path):
 def test_tabular_explanation(open_report, tabular_explanation, tmp_path):
     loaded = open_report(tabular_explanation.save_html(tmp_path / "explanation-tabular.html"))
     assert count(loaded.page, "table.bars tr") == len(tabular_explanation.features)
-    assert COLUMN in texts(loaded.page, "table.bars td")
+    assert COLUMN in texts(loaded.page, "table.bars th.feature")
     # the row's own values next to their columns, the hostile category as text
     shown = texts(loaded.page, "table.bars td.v")
     assert len(shown) == len(tabular_explanation.features) and TOKEN in shown
@@ -91,10 +91,13 @@ def test_image_explanation(open_report, image_explanation, tmp_path):
 
 
 # -- comparisons -----------------------------------------------------------------------------
+# per method row: each token's text, x and line (its top relative to the row's)
 ALIGNMENT_JS = """
-() => [...document.querySelectorAll('table.heat-rows')].map(table =>
-  [...table.rows].map(row => [...row.cells].slice(1).map(c => [c.textContent,
-    Math.round(c.getBoundingClientRect().left)])))
+() => [...document.querySelectorAll('tr.heat-row')].map(row => {
+  const top = row.cells[1].getBoundingClientRect().top;
+  return [...row.querySelectorAll('span.tok')].map(t => {
+    const r = t.getBoundingClientRect();
+    return [t.textContent, Math.round(r.left), Math.round(r.top - top)]; }); })
 """
 
 
@@ -104,12 +107,11 @@ def test_text_comparison(open_report, hostile_text_comparison, text_comparison, 
         path = comparison.save_html(tmp_path / f"comparison-text-{name}.html")
         loaded = open_report(path, width=width)
         page = loaded.page
-        blocks = page.evaluate(ALIGNMENT_JS)
+        rows = page.evaluate(ALIGNMENT_JS)
         n = len(comparison.methods)
-        assert count(page, "tr.heat-row") == n * len(blocks)
-        for rows in blocks:  # same token at the same x in every method's row
-            assert len(rows) == n and all(row == rows[0] for row in rows)
-        assert sum(len(rows[0]) for rows in blocks) == len(comparison.features)
+        assert len(rows) == n  # one flowing row per method
+        assert all(row == rows[0] for row in rows)  # same token, same x, same line
+        assert len(rows[0]) == len(comparison.features)
         assert count(page, "table.matrix td.cell") == n * n
         if name == "plain":
             assert count(page, "table.metrics tr") == n + 1
@@ -117,7 +119,7 @@ def test_text_comparison(open_report, hostile_text_comparison, text_comparison, 
             check(loaded, tmp_path / f"comparison-text-{width}.png",
                   CONTAINERS if width > 700 else ".attributions, .attributions *")
         else:
-            assert TOKEN in [t.strip() for t in texts(page, "td.tok")]
+            assert TOKEN in [t.strip() for t in texts(page, "tr.heat-row .tok")]
             check(loaded, tmp_path / f"comparison-text-hostile-{width}.png",
                   CONTAINERS if width > 700 else ".attributions, .attributions *")
 

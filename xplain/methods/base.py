@@ -23,10 +23,21 @@ from xplain.views import DifferentiableView, InterpretableView, View
 
 @dataclass
 class Attribution:
-    """A method's raw result: values in the view's own shape, plus diagnostics."""
+    """A method's raw result: values in the view's own shape, plus diagnostics.
+
+    Attributes:
+        values: The attributions in the view's shape (``[*S]`` for a differentiable view,
+            one per view feature for the others), mapped to the Explanation's features
+            by the view's ``to_features``.
+        diagnostics: What the method reports about the run (e.g. ``completeness_gap``,
+            ``base_value``, standard errors), kept in ``Explanation.diagnostics``.
+        interactions: Pairwise values ``[d, d]`` in the Explanation's features (whose rows
+            sum to the values), for methods that compute them (tree_shap); else None.
+    """
 
     values: torch.Tensor | np.ndarray
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    interactions: np.ndarray | None = None
 
 
 class Method(ABC):
@@ -52,6 +63,14 @@ class Method(ABC):
         # what the caller set, before a subclass resolves defaults in self.params (for repr)
         given = {self.renamed.get(k, k) if k not in self.parameters else k for k in params}
         self._given = {k: self.params[k] for k in self.parameters if k in given}
+
+    @property
+    def signed(self) -> bool:
+        """Whether the values carry a direction (can be negative). False for methods that
+        give magnitudes only (``|gradient|``, a ReLU'd map): reports draw those on a
+        0..max scale instead of a diverging one. Subclasses override it (it may depend
+        on the parameters, e.g. saliency's ``absolute``)."""
+        return True
 
     def __repr__(self) -> str:
         changed = {
@@ -104,7 +123,12 @@ class GradientMethod(Method):
 
     def planned_rows(self, view: DifferentiableView, n_points: int) -> int:
         """The most model rows ``attribute_points`` evaluates for ``n_points`` points (one
-        gradient pass; methods that evaluate more override it)."""
+        gradient pass; methods that evaluate more override it).
+
+        Args:
+            view: The view the points belong to (its background may count).
+            n_points: The number of input points attributed together.
+        """
         return n_points
 
     def budget_fix(self) -> str | None:
@@ -113,7 +137,15 @@ class GradientMethod(Method):
         return None
 
     def check_budget(self, view: DifferentiableView, n_points: int) -> None:
-        """Refuse, before any model call, a call planning rows beyond ``xplain.limits``."""
+        """Refuse, before any model call, a call planning rows beyond ``xplain.limits``.
+
+        Args:
+            view: The view to be attributed.
+            n_points: The number of input points attributed together.
+
+        Raises:
+            ResourceLimitError: :meth:`planned_rows` exceeds ``max_model_rows``.
+        """
         fix = self.budget_fix() or "explain fewer inputs at once"
         check_rows(self.name, self.planned_rows(view, n_points), fix)
 
@@ -121,7 +153,16 @@ class GradientMethod(Method):
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Attributions ``[N, *S]`` at ``points`` ``[N, *S]`` and diagnostics."""
+        """Attributions ``[N, *S]`` at ``points`` ``[N, *S]`` and diagnostics.
+
+        Args:
+            view: The view supplying ``forward``, the baseline and the background.
+            points: Input points ``[N, *S]``, e.g. ``view.inputs`` or noisy copies of it.
+            target: The class index whose score is attributed.
+
+        Returns:
+            The attributions ``[N, *S]`` and a dict of diagnostics.
+        """
 
 
 class PerturbationMethod(Method):
@@ -134,7 +175,12 @@ class PerturbationMethod(Method):
 
     @abstractmethod
     def attribute(self, view: InterpretableView, target: int) -> Attribution:
-        """Attributions ``[d]`` for the view's active features."""
+        """Attributions ``[d]`` for the view's active features.
+
+        Args:
+            view: The perturbation view (masks over ``d`` features -> scores).
+            target: The class index whose score is attributed.
+        """
 
 
 def _differs(value: Any, default: Any) -> bool:
@@ -148,7 +194,14 @@ def _differs(value: Any, default: Any) -> bool:
 def gradients(
     view: DifferentiableView, points: torch.Tensor, target: int, batch_size: int | None = None
 ) -> torch.Tensor:
-    """d score[target] / d input at each point: ``[N, *S]`` -> ``[N, *S]``, in batches."""
+    """d score[target] / d input at each point: ``[N, *S]`` -> ``[N, *S]``, in batches.
+
+    Args:
+        view: Supplies the differentiable ``forward``.
+        points: Input points ``[N, *S]``.
+        target: The class index whose score is differentiated.
+        batch_size: Points per forward/backward pass; None: all at once.
+    """
     step = batch_size or points.shape[0]
     out = []
     for start in range(0, points.shape[0], step):

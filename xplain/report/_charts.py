@@ -68,8 +68,12 @@ def beeswarm(
     labels: Sequence[str],
     attributions: Sequence[np.ndarray],
     feature_values: Sequence[Sequence[Any]],
+    signed: bool = True,
 ) -> dict[str, Any]:
     """One row per label, one dot per instance at x = its attribution, coloured by its value.
+
+    ``signed``: the axis runs -max..max around a centred zero; else (magnitudes) 0..max
+    from the left.
 
     ``attributions[i]`` ``[n]`` are feature i's attributions over the instances and
     ``feature_values[i]`` ``[n]`` its values; numeric values are coloured from low (blue) to
@@ -79,6 +83,8 @@ def beeswarm(
     scale = max((float(np.max(np.abs(a))) for a in attributions if len(a)), default=0.0)
     scale = scale if scale > 0 else 1.0
     centre, half = LABEL_WIDTH + PLOT_WIDTH / 2, PLOT_WIDTH / 2 - 2 * DOT_RADIUS
+    if not signed:  # x = start + span * value / scale, zero at the left
+        centre, half = LABEL_WIDTH + 2 * DOT_RADIUS, PLOT_WIDTH - 4 * DOT_RADIUS
     rows = []
     for i, (label, values, raw) in enumerate(zip(labels, attributions, feature_values,
                                                  strict=True)):
@@ -98,8 +104,8 @@ def beeswarm(
         rows.append({"label": shorten(label), "full": label, "y": y, "dots": dots})
     bottom = TOP + len(rows) * ROW
     ticks = [
-        {"x": centre + half * t, "text": f"{t * scale:+.2g}" if t else "0"}
-        for t in (-1.0, -0.5, 0.0, 0.5, 1.0)
+        {"x": centre + half * t, "text": f"{t * scale:{'+' if signed else ''}.2g}" if t else "0"}
+        for t in ((-1.0, -0.5, 0.0, 0.5, 1.0) if signed else (0.0, 0.25, 0.5, 0.75, 1.0))
     ]
     return {
         "width": LABEL_WIDTH + PLOT_WIDTH + 20,

@@ -16,18 +16,27 @@ if TYPE_CHECKING:
 MIN_SIDE = 192  # small images are enlarged (nearest neighbour) to at least this many pixels
 _NEGATIVE = np.array([33.0, 102.0, 172.0])  # the report's diverging colours
 _POSITIVE = np.array([178.0, 24.0, 43.0])
+_MAGNITUDE = np.array([84.0, 39.0, 143.0])  # its sequential one (unsigned values)
 OPACITY = 0.85  # of the colour at |value| = scale; the washed-out grey image shows below
 
 
 def image_panels(e: Explanation, scale: float) -> dict[str, Any] | None:
-    """Data URIs of the input image and of its heat map, with their display size."""
+    """Data URIs of the input image and of its heat map, with their display size.
+
+    The heat map is diverging (blue / red by sign) for signed values, sequential (purple,
+    stronger for larger) for magnitudes (``e.signed`` False); |value| / ``scale`` sets
+    the colour's opacity over the washed-out image.
+    """
     shape = e.image_shape
     if shape is None or len(e.values) != shape[0] * shape[1]:
         return None
     rgb = _instance_rgb(e.instance, shape)  # [H, W, 3] in [0, 1]
     values = np.asarray(e.values, dtype=np.float64).reshape(shape)
     t = np.zeros(shape) if scale <= 0 else np.clip(np.abs(values) / scale, 0.0, 1.0)
-    colour = np.where((values >= 0)[..., None], _POSITIVE, _NEGATIVE)  # [H, W, 3]
+    if e.signed:
+        colour = np.where((values >= 0)[..., None], _POSITIVE, _NEGATIVE)  # [H, W, 3]
+    else:
+        colour = np.broadcast_to(_MAGNITUDE, (*shape, 3))
     grey = 255 - 0.5 * (255 - 255 * rgb.mean(-1, keepdims=True))  # [H, W, 1]
     alpha = OPACITY * t[..., None]
     overlay = (1 - alpha) * grey + alpha * colour

@@ -40,12 +40,12 @@ from xplain.explanation import Explanation
 from xplain.report._charts import bar_chart, beeswarm, fmt
 from xplain.report._image import image_panels
 from xplain.report.render import (
-    colour,
     environment,
     fragment,
+    legend,
     page,
     save_page,
-    text_colour,
+    token_cells,
     token_texts,
 )
 
@@ -125,6 +125,8 @@ class BatchReport:
             "swarm": None,
             "instances": None,
             "panels": None,
+            "legend": legend(self.explanations[0], scope="each instance on its own scale; ",
+                             of_target=False),
         }
         by_token = self.kind == "tokens"
         context["by_token"] = by_token
@@ -170,7 +172,7 @@ class BatchReport:
                     v.append(shown[j] if j < len(shown) else None)
             attributions.append(np.asarray(a))
             raw.append(v)
-        return beeswarm(features, attributions, raw)
+        return beeswarm(features, attributions, raw, signed=self.explanations[0].signed)
 
     def _token_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -178,18 +180,8 @@ class BatchReport:
             flags = e._special_flags()
             values = np.asarray(e.values, dtype=float)
             scale = float(np.max(np.abs(values[~flags]))) if (~flags).any() else 0.0
-            cells = [
-                {
-                    "text": t,
-                    "title": f"{f}: {v:+.4g}",
-                    "special": bool(s),
-                    "colour": "transparent" if s else colour(v, scale),
-                    "dark": "" if s else text_colour(v, scale),
-                }
-                for f, t, v, s in zip(e.features, token_texts(e), values, flags, strict=True)
-            ]
             rows.append({"index": i, "target": e.target_label, "scale": fmt(scale),
-                         "cells": cells})
+                         "cells": token_cells(e, scale)})
         return rows
 
     def _panels(self) -> list[dict[str, Any]]:

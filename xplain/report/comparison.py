@@ -3,48 +3,55 @@
 One self-contained page or fragment (inline CSS, SVG and PNG; no scripts, no network).
 The attributions are drawn by the explanations' display kind (:mod:`xplain.display`):
 
-* ``"tokens"``: one heat row per method over the same tokens, wrapped into blocks so that
-  a token stays in the same column for every method;
+* ``"tokens"``: one heat row per method over the same tokens, each one flowing run of
+  words (the runs wrap alike, so a token sits at the same x in every row);
 * ``"grid"``: the input, then each method's heat map beside it;
-* any other kind: a diverging bar per feature and method, features in the same order for
-  every method (by mean |value| after scaling each method to its own largest |value|),
-  the feature's shown value beside it;
-* the Spearman agreement of every pair of methods as a heat-map table;
+* any other kind: a bar per feature and method from a centred zero (from the left edge
+  for a method giving magnitudes), features in the same order for every method (by mean
+  |value| after scaling each method to its own largest |value|), the feature's shown
+  value beside it;
+* the Spearman agreement of every pair of methods as a heat-map table
+  (:meth:`~xplain.Comparison.agreement_matrix`): of the signed
+  values for two signed methods, of |values| (importance ranks) when either method gives
+  magnitudes only (``Explanation.signed`` False, e.g. saliency), since a signed method's
+  large negative values are as important as its large positive ones;
 * ``Comparison.evaluation``, the table the last ``Comparison.evaluate()`` returned (if it
   was called; rendering never runs the model), the best value of each column marked,
   using ``higher_is_better`` from :data:`xplain.metrics.METRICS` (lower is better for
   ``seconds`` and ``n_model_evals``).
 
 Each method is coloured on its own scale: methods differ in units (a LIME coefficient is
-not a gradient), so only the pattern within a method is comparable.
+not a gradient), so only the pattern within a method is comparable. Unsigned methods are
+marked with a dagger and coloured on a sequential scale, 0..max.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from xplain.errors import UndefinedMeasureWarning
 from xplain.report._charts import fmt, show_value
 from xplain.report._image import image_panels
 from xplain.report.render import (
     colour,
     environment,
     fragment,
+    legend,
     page,
     scale_of,
     text_colour,
-    token_texts,
+    token_cells,
 )
 
 if TYPE_CHECKING:
     from xplain.comparison import Comparison
     from xplain.explanation import Explanation
 
-CHUNK_CHARS = 50  # characters of text per block of aligned heat rows
-LONG_TOKEN = 16  # tokens longer than this may wrap inside their cell
 COST_COLUMNS = ("seconds", "n_model_evals")  # lower is better
 
 
@@ -63,16 +70,18 @@ def render_comparison(c: Comparison, *, full_page: bool = False, evaluate: bool 
         "first": first,
         "methods": c.methods,
         "scales": {name: fmt(s) for name, s in scales.items()},
-        "chunks": None,
+        "rows": None,
         "bars": None,
         "panels": None,
     }
     if first.display.kind == "tokens":
-        context["chunks"] = _text_blocks(c.explanations, scales)
+        context["rows"] = _text_rows(c.explanations, scales)
     elif first.display.kind == "grid" and first.image_shape is not None:
         context["panels"] = _image_panels(c.explanations, scales)
     else:
         context["bars"] = _feature_bars(c.explanations, scales)
+    context["legends"] = _legends(c.explanations)
+    context["signed"] = {name: e.signed for name, e in c.explanations.items()}
     context["agreement"] = _agreement_matrix(c) if len(c.methods) > 1 else None
     evaluation = c.evaluation
     context["metrics"] = None if evaluation is None else metrics_table(evaluation)
@@ -80,42 +89,14 @@ def render_comparison(c: Comparison, *, full_page: bool = False, evaluate: bool 
     return page(f"xplain: {', '.join(c.methods)}", body) if full_page else fragment(body)
 
 
-def _text_blocks(
+def _text_rows(
     explanations: dict[str, Explanation], scales: dict[str, float]
 ) -> list[dict[str, Any]]:
-    """Blocks of at most ``CHUNK_CHARS`` characters of tokens, one heat row per method each."""
-    first = next(iter(explanations.values()))
-    texts = token_texts(first)
-    special = first._special_flags()
-    blocks, start, used = [], 0, 0
-    for i, text in enumerate(texts):
-        width = len(text) + 1
-        if i > start and used + width > CHUNK_CHARS:
-            blocks.append((start, i))
-            start, used = i, 0
-        used += width
-    blocks.append((start, len(texts)))
-    chunks = []
-    for lo, hi in blocks:
-        rows = []
-        for name, e in explanations.items():
-            scale = scales[name]
-            cells = []
-            for j in range(lo, hi):
-                value = float(e.values[j])
-                cells.append(
-                    {
-                        "text": texts[j],
-                        "title": f"{e.features[j]}: {value:+.4g}",
-                        "special": bool(special[j]),
-                        "long": len(texts[j]) > LONG_TOKEN,
-                        "colour": "transparent" if special[j] else colour(value, scale),
-                        "dark": "" if special[j] else text_colour(value, scale),
-                    }
-                )
-            rows.append({"method": name, "cells": cells})
-        chunks.append({"rows": rows})
-    return chunks
+    """One heat row per method: its tokens as one run, coloured on the method's own scale."""
+    return [
+        {"method": name, "signed": e.signed, "cells": token_cells(e, scales[name])}
+        for name, e in explanations.items()
+    ]
 
 
 def _feature_bars(
@@ -134,14 +115,21 @@ def _feature_bars(
     for j in order:
         feature = first.features[j]
         cells = []
-        for name, v in zip(explanations, values[:, j], strict=True):
+        for (name, e), v in zip(explanations.items(), values[:, j], strict=True):
             scale = scales[name]
+            share = 0.0 if scale <= 0 or not math.isfinite(v) else abs(v) / scale
+            # signed: from the centred zero, half the cell each way; magnitudes: from the left
+            width = 50 * share if e.signed else 100 * share
+            sign = "mag" if not e.signed else "pos" if v >= 0 else "neg"
+            left = 0.0 if sign == "mag" else 50.0 if sign == "pos" else 50.0 - width
             cells.append(
                 {
                     "method": name,
-                    "sign": "pos" if v >= 0 else "neg",
-                    "width": 0.0 if scale <= 0 or not math.isfinite(v) else 50 * abs(v) / scale,
-                    "text": f"{v:+.3g}",
+                    "sign": sign,
+                    "signed": e.signed,
+                    "left": left,
+                    "width": width,
+                    "text": f"{v:+.3g}" if e.signed else f"{v:.3g}",
                     "title": f"{name} \u00b7 {feature}: {v:+.4g}",
                 }
             )
@@ -168,31 +156,50 @@ def _image_panels(
                            "width": image["width"], "height": image["height"], "input": True})
         panels.append({"caption": name, "src": image["overlay"],
                        "alt": f"{name} attributions", "width": image["width"],
-                       "height": image["height"], "input": False})
+                       "height": image["height"], "input": False, "unsigned": not e.signed})
     return panels
 
 
+def _legends(explanations: dict[str, Explanation]) -> list[dict[str, Any]]:
+    """The colour legend of the signed methods and that of the unsigned ones (either may be
+    missing)."""
+    signed = [e for e in explanations.values() if e.signed]
+    unsigned = [e for e in explanations.values() if not e.signed]
+    scope = "each method on its own scale; "
+    out = [legend(signed[0], scope=scope)] if signed else []
+    if unsigned:
+        out.append(legend(unsigned[0], scope=scope + "\u2020 " if signed else scope))
+    return out
+
+
 def _agreement_matrix(c: Comparison) -> dict[str, Any]:
-    frame = c.agreement()
-    pairs = {}
-    for row in frame.itertuples(index=False):
-        pairs[(row.method_a, row.method_b)] = pairs[(row.method_b, row.method_a)] = row.spearman
+    """``c.agreement_matrix()`` as heat-map cells: Spearman of the values for two signed
+    methods, of |values| for a pair with an unsigned one, those cells marked."""
+    with warnings.catch_warnings():  # displaying never warns: undefined shows as a dash
+        warnings.simplefilter("ignore", UndefinedMeasureWarning)
+        matrix = c.agreement_matrix("spearman")
+        pairs = c.agreement()
+    magnitudes = matrix.attrs["magnitudes"]
+    explanations = c.explanations
     rows = []
-    for a in c.methods:
+    for i, a in enumerate(c.methods):
         cells = []
-        for b in c.methods:
-            value = 1.0 if a == b else float(pairs.get((a, b), math.nan))
+        for j, b in enumerate(c.methods):
+            value = float(matrix.iloc[i, j])
             ok = math.isfinite(value)
+            what = f"Spearman(|{a}|, |{b}|)" if magnitudes[i][j] else f"Spearman({a}, {b})"
             cells.append(
                 {
                     "text": f"{value:.2f}" if ok else "\u2014",
+                    "magnitudes": magnitudes[i][j],
                     "colour": colour(value, 1.0) if ok else "transparent",
                     "dark": text_colour(value, 1.0) if ok else "",
-                    "title": f"Spearman({a}, {b}) = {value:.3f}" if ok else "undefined",
+                    "title": f"{what} = {value:.3f}" if ok else "undefined",
                 }
             )
-        rows.append({"method": a, "cells": cells})
-    return {"rows": rows, "frame": _frame_rows(frame)}
+        rows.append({"method": a, "signed": explanations[a].signed, "cells": cells})
+    mixed = any(not e.signed for e in explanations.values())
+    return {"rows": rows, "frame": _frame_rows(pairs), "mixed": mixed}
 
 
 def _frame_rows(frame: pd.DataFrame) -> dict[str, Any]:

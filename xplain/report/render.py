@@ -2,12 +2,18 @@
 
 How features are drawn comes from the explanation's :class:`~xplain.display.FeatureDisplay`
 (given by the adapter), never from its modality: ``"tokens"`` as a token strip, ``"grid"``
-as a heat map over the image, ``"bars"`` as bars in feature order, a kind registered with
-:func:`register_display` by its renderer, and any other kind as bars sorted by |value|.
+as a heat map over the image, a kind registered with :func:`register_display` by its
+renderer, and ``"bars"`` or any other kind as bars sorted by |value| (the largest
+``max_features``, then the others summed; :mod:`xplain.report._bars`).
+
+Signed values (``Explanation.signed``) are coloured on a diverging scale, -max..+max (blue
+lowers, red raises the explained score); magnitudes (saliency's |gradient|, Grad-CAM's
+ReLU'd map) on a sequential one, 0..max (white to purple), with a legend saying which.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -18,8 +24,9 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from xplain._validation import positive_int
 from xplain.errors import InvalidParameterError
-from xplain.report._charts import show_value
+from xplain.report._bars import feature_bars
 from xplain.report._image import image_panels
 
 if TYPE_CHECKING:
@@ -27,6 +34,10 @@ if TYPE_CHECKING:
 
 _NEGATIVE = np.array([33, 102, 172])
 _POSITIVE = np.array([178, 24, 43])
+_MAGNITUDE = np.array([84, 39, 143])  # the sequential scale's end, for unsigned values
+MAX_FEATURES = 10  # rows of the bars view before "N other features"
+LONG_TOKEN = 30  # characters: a longer token may wrap inside (it would not fit a line)
+ARRAY_ITEMS = 8  # numbers of a diagnostic array shown before "... (n values)"
 BUILT_IN_KINDS = ("tokens", "grid", "bars")
 # a plugin's display kind -> renderer(explanation, scale) -> HTML (see register_display)
 _RENDERERS: dict[str, Callable[[Explanation, float], str]] = {}
@@ -37,7 +48,8 @@ def register_display(kind: str, render: Callable[[Explanation, float], str]) -> 
 
     ``render(explanation, scale)`` returns an HTML fragment shown where the feature bars
     would be; ``scale`` is the largest |value| of the non-special features (the legend's
-    end), :func:`colour` gives the report's diverging colour of a value. The fragment is
+    end), ``colour(value, scale, signed=explanation.signed)`` gives the report's colour of
+    a value. The fragment is
     inserted as it is: escape every string that comes from data (``markupsafe.escape``)
     and use no scripts. Kinds without a renderer are drawn as bars sorted by |value|.
     """
@@ -71,10 +83,15 @@ def stylesheet() -> str:
     return resources.files("xplain.report").joinpath("static/xplain.css").read_text("utf-8")
 
 
-def colour(value: float, scale: float) -> str:
-    """Diverging colour: blue for negative, white at 0, red for positive."""
+def colour(value: float, scale: float, signed: bool = True) -> str:
+    """The colour of ``value`` on a scale reaching ``scale``.
+
+    ``signed``: diverging, blue for negative, white at 0, red for positive (-scale..scale);
+    else sequential, white at 0 to purple at ``scale`` (a magnitude: larger = more
+    important, no direction).
+    """
     t = 0.0 if scale <= 0 else float(np.clip(abs(value) / scale, 0.0, 1.0))
-    end = _POSITIVE if value >= 0 else _NEGATIVE
+    end = _MAGNITUDE if not signed else _POSITIVE if value >= 0 else _NEGATIVE
     rgb = np.round(255 + t * (end - 255)).astype(int)
     return f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})"
 
@@ -101,6 +118,65 @@ def token_texts(e: Explanation) -> list[str]:
     return [display_token(token, **markers) for token in e.features]
 
 
+def token_cells(e: Explanation, scale: float) -> list[dict[str, Any]]:
+    """One cell per token of a ``"tokens"`` display, as the templates draw it.
+
+    A token's leading space (a word start) goes before its coloured box (``space``), so
+    that lines break between words and never inside a token or a word of sub-words.
+    """
+    flags = e._special_flags()
+    values = np.asarray(e.values, dtype=float)
+    cells = []
+    for feature, text, value, special in zip(e.features, token_texts(e), values, flags,
+                                             strict=True):
+        word = text.lstrip()
+        cells.append(
+            {
+                "space": text[: len(text) - len(word)],
+                "text": word,
+                "title": f"{feature}: {value:+.4g}" if e.signed else f"{feature}: {value:.4g}",
+                "special": bool(special),
+                "long": len(word) > LONG_TOKEN,
+                "colour": "transparent" if special else colour(value, scale, e.signed),
+                "dark": "" if special else text_colour(value, scale),
+            }
+        )
+    return cells
+
+
+def legend(e: Explanation, low: str | None = None, high: str | None = None,
+           scope: str = "", of_target: bool = True) -> dict[str, Any]:
+    """The colour legend of ``e``'s scale: its ends and what the colours mean.
+
+    ``low`` / ``high`` default to -max/+max (signed) or 0/max (magnitudes); ``scope``
+    prefixes the caption (e.g. ``"each method on its own scale; "``); ``of_target``
+    names ``e``'s target class in it (not for a batch of several targets).
+    """
+    if e.signed:
+        of = f" of {e.target_label}" if of_target else ""
+        caption = f"blue lowers, red raises the {e.output}{of}"
+        return {"signed": True, "low": low or "\u2212max", "high": high or "+max",
+                "caption": scope + caption}
+    caption = "magnitude (unsigned: larger = more important)"
+    return {"signed": False, "low": "0", "high": high or "max", "caption": scope + caption}
+
+
+def explained_score(e: Explanation) -> float | None:
+    """f(x): the explained score (``e.output`` of the target) at the instance, where known.
+
+    ``base_value + delta`` when the method reports both (its own units), else the
+    prediction when it is the explained score itself (``output`` ``"probability"`` or a
+    regression's ``"raw"``); None otherwise (logits of a classifier whose method gives no
+    delta).
+    """
+    delta = e.diagnostics.get("delta")
+    if e.base_value is not None and isinstance(delta, int | float) and math.isfinite(delta):
+        return float(e.base_value) + float(delta)
+    if e.output in ("probability", "raw"):
+        return float(e.prediction[e.target])
+    return None
+
+
 def scale_of(e: Explanation) -> float:
     """The largest finite |value| of the explanation's non-special features (0 if none)."""
     values = np.abs(np.asarray(e.values, dtype=float))[~e._special_flags()]
@@ -108,10 +184,15 @@ def scale_of(e: Explanation) -> float:
     return float(values.max()) if len(values) else 0.0
 
 
-def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
-    """The explanation as an HTML fragment (Jupyter) or a standalone page."""
-    values = np.asarray(e.values, dtype=float)
-    flags = e._special_flags()
+def render_explanation(
+    e: Explanation, *, full_page: bool = False, max_features: int = MAX_FEATURES
+) -> str:
+    """The explanation as an HTML fragment (Jupyter) or a standalone page.
+
+    ``max_features``: rows of the bars view (the largest |values|; one more row sums the
+    others); token strips and images show every feature.
+    """
+    max_features = positive_int("max_features", max_features, "to_html")
     scale = scale_of(e)
     kind = e.display.kind
     image = image_panels(e, scale) if kind == "grid" else None
@@ -121,36 +202,29 @@ def render_explanation(e: Explanation, *, full_page: bool = False) -> str:
         layout = "grid"
     elif custom is not None:
         layout = "custom"
-    texts = token_texts(e) if layout == "tokens" else list(e.features)
-    shown = e.display.shown if e.display.shown is not None else ()
-    order = range(len(values))
-    if kind not in BUILT_IN_KINDS:  # a kind nobody draws: the largest values first
-        order = np.argsort(-np.abs(values), kind="stable")
-    cells: list[dict[str, Any]] = []
-    for i in order if layout in ("tokens", "bars") else ():
-        value, special = float(values[i]), bool(flags[i])
-        cells.append(
-            {
-                "feature": e.features[i],
-                "shown": show_value(shown[i]) if i < len(shown) else None,
-                "text": texts[i],
-                "value": value,
-                "special": special,
-                "colour": "transparent" if special else colour(value, scale),
-                "width": 0.0 if scale == 0 else 100 * abs(value) / scale,
-            }
-        )
-    diagnostics = [(k, _fmt(v)) for k, v in e.diagnostics.items()]
+    converged = e.diagnostics.get("converged")
     body = environment().get_template("_explanation.html.j2").render(
         e=e,
-        cells=cells,
-        scale=scale,
-        diagnostics=diagnostics,
+        cells=token_cells(e, scale) if layout == "tokens" else None,
+        bars=feature_bars(e, max_features) if layout == "bars" else None,
+        legend=legend(e, f"{-scale:+.3g}", f"{scale:+.3g}" if e.signed else f"{scale:.3g}"),
+        diagnostics=[(k, _fmt(v), _warns(k, v)) for k, v in e.diagnostics.items()],
+        not_converged=_warns("converged", converged),
+        base=e.base_value,
+        score=explained_score(e),
         image=image,
         layout=layout,
         custom=Markup(custom(e, scale)) if custom is not None else None,
     )
     return page(f"xplain: {e.method}", body) if full_page else fragment(body)
+
+
+def _warns(key: str, value: Any) -> bool:
+    """Whether a diagnostic is a warning: text was truncated, the values do not add up
+    as the method promises, an estimate did not converge."""
+    if key == "converged":
+        return value is not None and not bool(value)
+    return key in ("truncated", "completeness_note") and bool(value)
 
 
 def fragment(body: str) -> str:
@@ -188,27 +262,42 @@ def text_colour(value: float, scale: float) -> str:
 
 
 def _fmt(value: Any) -> str:
-    """A parameter or diagnostic as shown: floats to 4 digits, arrays as lists, so that an
-    explanation restored by ``Explanation.from_dict`` (arrays as lists) shows the same."""
+    """A parameter or diagnostic as shown: floats to 4 digits, arrays as lists of numbers
+    (the first ``ARRAY_ITEMS``, then how many there are), so that an explanation restored
+    by ``Explanation.from_dict`` (arrays as lists) shows the same; never a numpy repr."""
     if isinstance(value, float | np.floating):
         return f"{float(value):.4g}"
+    if isinstance(value, np.integer | np.bool_):
+        return str(value.item())
     if isinstance(value, np.ndarray | list | tuple):
-        return "[" + ", ".join(_fmt(v) for v in np.asarray(value, dtype=object).ravel()) + "]"
+        items = np.asarray(value, dtype=object).ravel()
+        shown = ", ".join(_fmt(v) for v in items[:ARRAY_ITEMS])
+        if len(items) > ARRAY_ITEMS:
+            return f"[{shown}, \u2026] ({len(items)} values)"
+        return f"[{shown}]"
     return str(value)
 
 
 def render_document(title: str, sections: list[tuple[str, list[Any]]]) -> str:
     """A standalone page with titled sections (used by the demo and CLI).
 
-    A section's items are anything with ``to_html()``: Explanations, Comparisons,
-    BatchReports.
+    A section's items are anything with ``to_html()`` (Explanations, Comparisons,
+    BatchReports) or ``(heading, items)`` pairs: one sub-section each, e.g. one per
+    instance, under its own heading. Every heading is escaped.
     """
+    body = "".join(_section(heading, items, 1) for heading, items in sections)
+    return page(title, f'<div class="xplain xplain-document">{body}</div>')
+
+
+def _section(heading: str, items: Sequence[Any], level: int) -> str:
     parts = []
-    for heading, items in sections:
-        body = "".join(item.to_html() for item in items)
-        parts.append(
-            environment().from_string("<section><h1>{{ h }}</h1>{{ body }}</section>").render(
-                h=heading, body=Markup(body)
-            )
-        )
-    return page(title, "".join(parts))
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            parts.append(_section(item[0], item[1], level + 1))
+        else:
+            parts.append(item.to_html())
+    template = environment().from_string(
+        '<section{% if level > 1 %} class="instance"{% endif %}><h{{ level }}>{{ heading }}'
+        "</h{{ level }}>{{ body }}</section>"
+    )
+    return template.render(level=level, heading=heading, body=Markup("".join(parts)))

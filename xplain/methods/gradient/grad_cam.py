@@ -55,6 +55,10 @@ class GradCam(GradientMethod):
         "internal_batch_size": BATCH,
     }
 
+    @property
+    def signed(self) -> bool:
+        return not self.params["relu"]  # ReLU(sum_k alpha_k A^k) >= 0
+
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[torch.Tensor, dict[str, Any]]:

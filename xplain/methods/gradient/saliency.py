@@ -31,6 +31,10 @@ class Saliency(GradientMethod):
         ),
     }
 
+    @property
+    def signed(self) -> bool:
+        return not self.params["absolute"]  # |gradient| is a magnitude
+
     def attribute_points(
         self, view: DifferentiableView, points: torch.Tensor, target: int
     ) -> tuple[torch.Tensor, dict[str, Any]]:

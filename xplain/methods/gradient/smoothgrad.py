@@ -42,8 +42,8 @@ class Smooth(GradientMethod):
     Parameters: ``noise_samples`` noisy copies; ``noise_std`` the noise's standard
     deviation as a fraction of the view's ``noise_scale``, which the adapter sets: the
     input range (max - min) for images, as in Smilkov et al.; the token embeddings'
-    standard deviation per hidden dimension for text; each encoded column's standard
-    deviation over the background for tabular models (see
+    standard deviation per hidden dimension for text; each input column's standard
+    deviation over the background for tabular models, in the network's units (see
     :class:`~xplain.adapters.base.DifferentiableView`); ``variant`` the statistic (mean,
     mean of squares, variance); ``noise_batch_size`` copies per call; ``seed`` the seed of
     ``np.random.Generator`` that draws the noise. A parameter that the wrapped method also
@@ -58,6 +58,16 @@ class Smooth(GradientMethod):
     are a statistic over noisy inputs, not attributions of one input that add up to a
     difference. ``params`` records ``base`` (the wrapped method's name), the noise
     parameters and the wrapped method's parameters.
+
+    Args:
+        method: The gradient method object to wrap (an instance, not a class, and not
+            itself a Smooth).
+        **noise: The noise parameters above (``noise_samples``, ``noise_std``,
+            ``variant``, ``noise_batch_size``, ``seed``).
+
+    Raises:
+        InvalidParameterError: ``method`` is a class, not a gradient method, already
+            smoothed, or shares a parameter with a different value.
     """
 
     name: ClassVar[str] = "smoothgrad"
@@ -100,12 +110,22 @@ class Smooth(GradientMethod):
         noise = "".join(f", {key}={self.params[key]!r}" for key in self._shown)
         return f"Smooth({self.base!r}{noise})"
 
+    @property
+    def signed(self) -> bool:
+        # the mean keeps the wrapped method's sign; a mean of squares or a variance is >= 0
+        return self.base.signed and self.params["variant"] == "smoothgrad"
+
     def budget_fix(self) -> str:
         own = self.base.budget_fix()
         return "lower noise_samples" + (f" (or {own} of {self.base.name})" if own else "")
 
     def planned_rows(self, view: DifferentiableView, n_points: int) -> int:
-        """The wrapped method's rows for each block of noisy copies."""
+        """The wrapped method's rows for each block of noisy copies.
+
+        Args:
+            view: The view to be attributed.
+            n_points: The number of input points, each with ``noise_samples`` copies.
+        """
         block = self._block(view.inputs[0], n_points)
         full, rest = divmod(self.params["noise_samples"], block)
         last = self.base.planned_rows(view, rest * n_points) if rest else 0

@@ -1,0 +1,105 @@
+"""The bars view of one explanation (shap's waterfall, as a table): numbers in, rows out.
+
+Features are sorted by |value|; the largest ``max_features`` get a row each and one more
+row sums the others (``"N other features"``). A signed explanation's bars grow from a
+centred zero (left: lowers, right: raises the explained score); a magnitude's
+(``Explanation.signed`` False) from the left edge. Where the method reports standard errors
+(``diagnostics["std_err"]``, one per feature: KernelSHAP) each value gets ``± se`` and an
+error bar. Every position is a percentage of the bar cell's width; the template draws them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from xplain.report._charts import show_value
+
+ROUNDING = 1e-9  # standard errors below this share of the largest |value| are float noise
+
+if TYPE_CHECKING:
+    from xplain.explanation import Explanation
+
+
+def feature_bars(e: Explanation, max_features: int) -> dict[str, Any]:
+    """Rows of the bars view: the ``max_features`` largest |values|, then the others summed.
+
+    Each row: ``feature``, ``shown`` (the instance's value, or None), ``value``, ``text``,
+    ``se`` / ``se_text`` (None without standard errors), ``other`` (the summed row),
+    ``sign`` (``"pos"``, ``"neg"`` or ``"mag"``) and the bar's and error bar's ``left`` /
+    ``width`` in percent. The axis ``scale`` covers every bar and error bar.
+    """
+    values = np.asarray(e.values, dtype=np.float64)
+    errors = std_errors(e)
+    shown = e.display.shown if e.display.shown is not None else ()
+    order = np.argsort(-np.abs(values), kind="stable")
+    top, rest = order[:max_features], order[max_features:]
+    rows = [
+        _row(
+            e.features[i],
+            show_value(shown[i]) if i < len(shown) else None,
+            float(values[i]),
+            None if errors is None else errors[i],
+        )
+        for i in top
+    ]
+    if len(rest):
+        # no standard error for the sum: the estimates' errors are correlated
+        label = f"{len(rest)} other feature{'s' if len(rest) > 1 else ''}"
+        rows.append({**_row(label, None, float(values[rest].sum()), None), "other": True})
+    reach = [abs(r["value"]) + (r["se"] or 0.0) for r in rows]
+    scale = max(reach, default=0.0)
+    for row in rows:
+        _place(row, scale, e.signed)
+    return {"rows": rows, "scale": scale, "signed": e.signed, "n_other": len(rest),
+            "has_se": errors is not None}
+
+
+def std_errors(e: Explanation) -> list[float | None] | None:
+    """``diagnostics["std_err"]`` as one finite number (or None) per feature; None when the
+    method reports none, not one per feature, or only rounding noise (an exact result)."""
+    raw = e.diagnostics.get("std_err")
+    if raw is None:
+        return None
+    try:
+        array = np.asarray(raw, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):  # not numbers: nothing to draw
+        return None
+    if array.shape != (len(e.features),):
+        return None
+    largest = float(np.abs(np.asarray(e.values, dtype=np.float64)).max(initial=0.0))
+    if not np.any(array > ROUNDING * largest):  # an exact result, up to rounding: no error
+        return None
+    return [float(s) if math.isfinite(s) and s >= 0 else None for s in array]
+
+
+def _row(feature: str, shown: str | None, value: float, se: float | None) -> dict[str, Any]:
+    return {
+        "feature": feature,
+        "shown": shown,
+        "value": value,
+        "text": f"{value:+.4g}",
+        "se": se,
+        "se_text": None if se is None else f"\u00b1 {se:.2g}",
+        "other": False,
+    }
+
+
+def _place(row: dict[str, Any], scale: float, signed: bool) -> None:
+    """The bar's and error bar's left edge and width, in percent of the cell."""
+    value, se = row["value"], row["se"]
+    unit = 0.0 if scale <= 0 else 1.0 / scale
+    if signed:  # zero in the middle: x(v) = 50 + 50 v / scale
+        row["sign"] = "pos" if value >= 0 else "neg"
+        row["left"] = 50 + 50 * min(value, 0.0) * unit
+        row["width"] = 50 * abs(value) * unit
+        low, high = (value - se, value + se) if se is not None else (0.0, 0.0)
+        row["err_left"], row["err_width"] = 50 + 50 * low * unit, 50 * (high - low) * unit
+    else:  # magnitudes: zero at the left edge
+        row["sign"] = "mag"
+        row["text"] = f"{value:.4g}"
+        row["left"], row["width"] = 0.0, 100 * abs(value) * unit
+        low, high = (max(value - se, 0.0), value + se) if se is not None else (0.0, 0.0)
+        row["err_left"], row["err_width"] = 100 * low * unit, 100 * (high - low) * unit
