@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from xplain import Comparison, cli
+from xplain import cli
 
 
 def run(*args: str):
@@ -126,6 +126,93 @@ def test_text_quiet_prints_only_the_path(sentiment_dir, tmp_path):
     assert "dull" in out.read_text(encoding="utf-8")
 
 
+@pytest.fixture
+def metric_calls(monkeypatch) -> list[tuple[str, str]]:
+    """(metric, method) of every metric function Comparison.evaluate calls; the calls are
+    recorded, not computed (each scores 0.25), so the CLI's wiring is tested quickly."""
+    import dataclasses
+
+    import xplain.comparison
+
+    calls: list[tuple[str, str]] = []
+    scalar_metrics = xplain.comparison.scalar_metrics
+
+    def recorded(info):
+        def function(explainer, explanation, **kwargs):
+            calls.append((info.name, explanation.method))
+            return 0.25
+
+        return dataclasses.replace(info, function=function)
+
+    def metrics(names):
+        return [recorded(info) for info in scalar_metrics(names)]
+
+    monkeypatch.setattr(xplain.comparison, "scalar_metrics", metrics)
+    return calls
+
+
+@pytest.mark.parametrize("flag", [None, "--evaluate", "--metrics", "--no-evaluate"])
+def test_text_computes_metrics_only_with_evaluate(sentiment_dir, tmp_path, metric_calls, flag):
+    from xplain.metrics import DEFAULT_METRICS
+
+    out = tmp_path / "r.html"
+    result = run(
+        "text", "--model", sentiment_dir, "--text", "a fine film",
+        "--methods", "saliency,input_x_gradient", "--out", str(out),
+        *([flag] if flag else []),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    evaluated = flag in ("--evaluate", "--metrics")
+    methods = {"saliency", "input_x_gradient"}
+    assert {metric for metric, _ in metric_calls} == (set(DEFAULT_METRICS) if evaluated else set())
+    assert {method for _, method in metric_calls} == (methods if evaluated else set())
+    assert ('<table class="metrics">' in html) == evaluated
+    assert ("Metrics not computed" in html) == (not evaluated)
+
+
+def test_one_method_with_evaluate_reports_its_metrics(table_files, tmp_path):
+    out = tmp_path / "one.html"
+    result = run_table(
+        table_files, "--row", "1", "--methods", "kernel_shap", "--evaluate",
+        "--param", "kernel_shap.max_evals=64", "--background-size", "20", "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "deletion_auc" in html and "comprehensiveness" in html  # computed for real
+
+
+def test_progress_names_each_method_on_stderr(table_files, tmp_path):
+    result = run_table(
+        table_files, "--row", "2", "--methods", "occlusion,kernel_shap,lime",
+        "--param", "lime.num_samples=100", "--param", "kernel_shap.max_evals=64",
+        "--background-size", "20", "--out", str(tmp_path / "r.html"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    for name in ("occlusion", "kernel_shap", "lime"):
+        assert f"explaining: {name}" in result.stderr  # the bar says which method runs
+    done = [line.split(":")[0] for line in result.stderr.splitlines() if " s, " in line]
+    assert done == ["occlusion", "kernel_shap", "lime"]  # one line per method, in order
+    assert "evaluating metrics" not in result.stderr
+    assert "explaining" not in result.stdout
+
+
+def test_a_method_that_cannot_run_is_refused_before_any_other_runs(table_files, monkeypatch):
+    import xplain.explainer
+
+    explained = []
+    explain = xplain.explainer.Explainer.explain
+
+    def spy(self, instance, method=None, *args, **kwargs):
+        explained.append(method)
+        return explain(self, instance, method, *args, **kwargs)
+
+    monkeypatch.setattr(xplain.explainer.Explainer, "explain", spy)
+    result = run_table(table_files, "--row", "0", "--methods", "lime,tree_shap", "--evaluate")
+    assert_user_error(result, "'tree_shap' cannot explain this model", "Methods that apply")
+    assert explained == []
+
+
 def test_text_refuses_hub_names(tmp_path):
     out = str(tmp_path / "r.html")
     result = run("text", "--model", "distilbert-base-uncased", "--text", "hi", "--out", out)
@@ -164,8 +251,7 @@ def test_table_joblib_pipeline_compares_methods(table_files, tmp_path):
     html = out.read_text(encoding="utf-8")
     for column in ("age", "income", "colour"):
         assert column in html
-    if hasattr(Comparison, "save_html"):  # the comparison report shows the metrics
-        assert "comprehensiveness" in html
+    assert "comprehensiveness" not in html  # metrics only with --evaluate
     lines = result.stdout.splitlines()
     summaries = [line for line in lines if line.strip().startswith(("kernel_shap", "lime"))]
     assert len(summaries) == 2
@@ -247,7 +333,7 @@ def test_methods_lists_the_registry():
     result = run("methods")
     assert result.exit_code == 0
     header = result.stdout.splitlines()[0].split()
-    assert header == ["name", "family", "modalities", "needs"]
+    assert header == ["name", "family", "modalities", "needs", "models"]
     assert "integrated_gradients" in result.stdout and "kernel_shap" in result.stdout
     only_images = run("methods", "--modality", "image").stdout
     assert "grad_cam" in only_images and "tree_shap" not in only_images
@@ -280,7 +366,7 @@ def test_demo_passes_out_through(tmp_path, monkeypatch):
     out = tmp_path / "demo.html"
     result = run("demo", "--out", str(out), "--sentences", "2", "--quiet")
     assert result.exit_code == 0, result.stderr
-    assert seen["argv"] == ["--out", str(out), "--sentences", "2"]
+    assert seen["argv"] == ["--out", str(out), "--sentences", "2", "--images", "2"]
     assert result.stdout == f"{out.resolve()}\n"
 
 

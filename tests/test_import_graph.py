@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import xplain
 
 PACKAGE = Path(xplain.__file__).resolve().parent
@@ -129,7 +131,7 @@ def test_no_method_imports_an_adapter():
 
 
 def test_the_registry_and_the_views_import_no_method():
-    for neutral in ("xplain.registry", "xplain.views"):
+    for neutral in ("xplain.registry", "xplain._method_catalog", "xplain.views"):
         assert not [m for m in GRAPH[neutral] if m.startswith("xplain.methods")], neutral
     assert not [m for m in GRAPH["xplain.views"] if m.startswith("xplain.adapters")]
 
@@ -144,3 +146,51 @@ def test_importing_a_method_loads_no_table_or_image_adapter():
     ).stdout
     loaded = ast.literal_eval(out)  # the printed list of module names
     assert "xplain.adapters.tabular" not in loaded and "xplain.adapters.image" not in loaded
+
+
+HEAVY = ("torch", "transformers", "sklearn", "shap", "pyarrow", "matplotlib", "pandas", "scipy")
+
+
+def _run(code: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+
+
+def test_import_xplain_is_light_and_its_names_resolve_on_use():
+    code = (
+        "import sys, xplain\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+        "from xplain import Explainer, XplainError\n"
+        "print(Explainer.__module__, XplainError.__module__, 'torch' in sys.modules)\n"
+    )
+    light, used = _run(code).splitlines()
+    assert light == "[]"
+    assert used == "xplain.explainer xplain.errors True"
+
+
+def test_every_public_name_resolves():
+    import xplain.adapters
+    import xplain.errors
+    import xplain.explainer
+    import xplain.registry
+
+    assert set(xplain.__all__) <= set(dir(xplain))
+    for name in xplain.__all__:
+        assert getattr(xplain, name) is not None, name
+    assert xplain.Explainer is xplain.explainer.Explainer
+    assert xplain.available_methods is xplain.registry.available_methods
+    assert xplain.adapters.TextAdapter.__module__ == "xplain.adapters.text"
+    assert xplain.adapters.Adapter.__module__ == "xplain.adapters.base"
+    assert xplain.InvalidParameterError is xplain.errors.InvalidParameterError
+    assert callable(xplain.metrics.deletion_auc) and callable(xplain.testing.check_method)
+    assert xplain.__version__
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    import xplain
+
+    with pytest.raises(AttributeError, match="has no attribute 'Explainr'"):
+        xplain.Explainr  # noqa: B018
+    with pytest.raises(AttributeError, match="'xplain.adapters' has no attribute 'Nope'"):
+        xplain.adapters.Nope  # noqa: B018

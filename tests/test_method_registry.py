@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,7 +31,7 @@ TEXT_GRADIENT = ["saliency", "input_x_gradient", "integrated_gradients", "smooth
 
 def test_every_contract_name_is_registered_with_readable_metadata():
     frame = available_methods()
-    assert list(frame.columns) == ["name", "family", "modalities", "needs", "reference"]
+    assert list(frame.columns) == ["name", "family", "modalities", "needs", "models", "reference"]
     assert set(CONTRACT) <= set(frame["name"])
     assert list(frame["name"]) == sorted(frame["name"]) == method_names()
     for row in frame.itertuples():
@@ -123,3 +125,79 @@ def test_register_method_rejects_bad_classes(clean_registry):
     with pytest.raises(InvalidParameterError, match="'saliency' is already registered"):
         register_method(Clash)
     assert get_method("saliency").__name__ == "Saliency"
+
+
+# -- the catalog of built-in methods (listing without importing them) -------------------------
+def test_every_catalog_entry_matches_its_class():
+    from xplain._method_catalog import BUILT_IN_METHODS
+    from xplain.views import view_type
+
+    for name, entry in BUILT_IN_METHODS.items():
+        cls = get_method(name)
+        assert (cls.__module__, cls.__qualname__) == (entry.module, entry.cls), name
+        assert cls.name == name and cls.family == entry.family, name
+        assert view_type(cls.view) is entry.view, name
+        assert cls.reference == entry.reference, name
+
+
+def test_every_built_in_method_is_in_the_catalog():
+    import xplain.methods  # noqa: F401  (imports and registers every built-in method)
+    from xplain._method_catalog import BUILT_IN_METHODS
+
+    built_in = {n for n, c in registry._REGISTRY.items() if c.__module__.startswith("xplain.")}
+    assert built_in == set(BUILT_IN_METHODS)
+
+
+def test_listing_imports_no_method_and_lookup_imports_only_what_it_needs():
+    code = (
+        "import sys, xplain\n"
+        "rows = xplain.available_methods()\n"
+        "print(len(rows), 'torch' in sys.modules,"
+        " sorted(m for m in sys.modules if m.startswith('xplain.methods')))\n"
+        "xplain.registry.get_method('lime')\n"
+        "print('xplain.methods.perturbation.lime' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.splitlines()
+    assert out == [f"{len(available_methods())} False []", "True"]
+
+
+def test_a_plugin_cannot_take_a_built_in_name_not_yet_imported(clean_registry):
+    registry._REGISTRY.pop("lime")  # as in a process that has not imported lime yet
+
+    class Clash(TwiceGradient):
+        name = "lime"
+
+    with pytest.raises(InvalidParameterError, match=r"\(xplain.methods.perturbation.lime.Lime\)"):
+        register_method(Clash)
+
+
+def test_check_method_name_knows_built_ins_without_importing_them(clean_registry):
+    registry._REGISTRY.pop("occlusion")
+    assert registry.check_method_name("occlusion") == "occlusion"
+    assert "occlusion" not in registry._REGISTRY
+    with pytest.raises(UnknownMethodError, match="Did you mean 'occlusion'"):
+        registry.check_method_name("oclusion")
+    assert get_method("occlusion").__name__ == "Occlusion"  # imported (registered) again
+
+
+def test_entry_point_plugins_are_listed_and_resolved(clean_registry, monkeypatch):
+    class Entry:
+        def load(self):
+            return TwiceGradient
+
+    groups = []
+
+    def entry_points(group):
+        groups.append(group)
+        return [Entry()]
+
+    monkeypatch.setattr(registry, "entry_points", entry_points)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    assert "twice_gradient" in method_names()
+    row = available_methods().set_index("name").loc["twice_gradient"]
+    assert (row.family, row.needs, row.reference) == ("gradient", "gradients", "Nobody 2024")
+    assert row.models == "differentiable (torch) models only"
+    assert get_method("twice_gradient") is TwiceGradient
+    assert groups == ["xplain.methods"]  # loaded once

@@ -8,12 +8,14 @@
 Exit codes: 0 success, 1 an unexpected internal error (a bug: please report it; ``xplain
 --debug ...`` shows the traceback), 2 a user error (bad arguments, missing files, or an
 :class:`xplain.XplainError` raised by the library), reported as one line on stderr.
+
+The library (torch, transformers, pandas) is imported only by the commands that explain:
+``--help``, ``--version``, ``xplain methods`` and argument errors answer at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import io
 import sys
 import warnings
@@ -23,7 +25,6 @@ from typing import Any
 
 import click
 
-import xplain
 from xplain._cli_loading import (
     MODEL_SUFFIXES,
     InternalError,
@@ -35,9 +36,9 @@ from xplain._cli_loading import (
     one_line,
     read_csv,
 )
+from xplain._version import __version__
 from xplain.adapters._builtin import BUILT_IN
 from xplain.errors import XplainError
-from xplain.explainer import labelled
 
 DEFAULT_TEXT_METHOD = "integrated_gradients"
 DEFAULT_TABLE_METHOD = "kernel_shap"  # runs on any model (no gradients or trees needed)
@@ -72,9 +73,10 @@ class _Steps:
     """A tqdm bar over the named steps of a command (on stderr; silent with --quiet)."""
 
     def __init__(self, steps: Sequence[str], quiet: bool) -> None:
-        from tqdm.auto import tqdm
+        from xplain._progress import progress_bar
 
-        self._bar = tqdm(
+        self._quiet = quiet
+        self._bar = progress_bar(
             total=len(steps),
             file=sys.stderr,
             disable=quiet,
@@ -88,6 +90,11 @@ class _Steps:
         self._bar.set_description_str(short)
         yield
         self._bar.update(1)
+
+    def write(self, line: str) -> None:
+        """A line on stderr above the bar, which stays (silent with --quiet)."""
+        if not self._quiet:
+            self._bar.write(line, file=sys.stderr)
 
     def close(self) -> None:
         self._bar.close()
@@ -131,7 +138,7 @@ def _parse_methods(value: str | None, default: str) -> list[str]:
     """``"a, b"`` -> ``["a", "b"]``, each name checked against the registry (did-you-mean)."""
     if value is None:
         return [default]
-    from xplain.registry import get_method
+    from xplain.registry import check_method_name
 
     names = [name.strip() for name in value.split(",") if name.strip()]
     if not names:
@@ -140,7 +147,7 @@ def _parse_methods(value: str | None, default: str) -> list[str]:
     if repeated:
         raise UserError(f"--methods names {', '.join(repeated)} more than once.")
     for name in names:
-        get_method(name)  # UnknownMethodError, with a did-you-mean, becomes exit code 2
+        check_method_name(name)  # UnknownMethodError (did-you-mean): exit code 2
     return names
 
 
@@ -206,6 +213,8 @@ def _resolve_target(
         number = int(value)
     except ValueError:
         return value  # a label; the library says which labels exist
+    from xplain.explainer import labelled
+
     named = labelled(number, labels)
     if named is None:
         return number
@@ -225,35 +234,64 @@ def _explain(
     methods: list[str],
     target: tuple[str | None, int | None],
     params: Mapping[str, Mapping[str, Any]],
+    bar: _Steps,
+    evaluate: bool,
 ) -> Any:
-    """One Explanation for one method, a Comparison for several; ``target``: the options."""
+    """One Explanation for one method; a Comparison for several, or for one with
+    ``evaluate`` (its report shows the metrics). ``target``: the options. One progress
+    step per method, so a long run shows which method is running."""
     resolved = _resolve_target(*target, explainer.adapter.labels)
-    if len(methods) > 1:
-        return explainer.compare(instance, methods=methods, target=resolved, params=params)
-    return explainer.explain(instance, methods[0], resolved, **params.get(methods[0], {}))
+    if len(methods) == 1 and not evaluate:
+        with bar.step(f"explaining: {methods[0]}"):
+            return explainer.explain(instance, methods[0], resolved, **params.get(methods[0], {}))
+    from xplain.comparison import Comparison
+
+    _check_methods(explainer, instance, methods, resolved, params)
+    explanations = {}
+    for name in methods:
+        with bar.step(f"explaining: {name}"):
+            explanation = explainer.explain(instance, name, resolved, **params.get(name, {}))
+        explanations[name] = explanation
+        bar.write(
+            f"{name}: {explanation.seconds:.1f} s, {explanation.n_model_evals} model evaluations"
+        )
+    return Comparison(explainer, explanations)
 
 
-def _write_report(result: Any, out: Path, title: str, metrics: bool) -> Path:
-    """The HTML report: Comparison/Explanation.save_html, else one rendered document."""
+def _check_methods(
+    explainer: Any,
+    instance: Any,
+    methods: Sequence[str],
+    target: int | str | None,
+    params: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """Refuse, before the model runs, a method whose parameters are wrong or which cannot
+    explain this model (else a slow first method would run before the error)."""
+    from xplain.methods.build import build_method
+
+    for name in methods:
+        build_method(name, dict(params.get(name, {})))  # InvalidParameterError
+    applicable = set(explainer.applicable_methods())
+    unfit = [name for name in methods if name not in applicable]
+    if unfit:
+        # compare validates every method before the model runs: it raises the library's
+        # reason (MethodNotApplicableError, naming the methods that apply)
+        explainer.compare(instance, methods=unfit, target=target)
+        raise UserError(f"--methods {', '.join(unfit)} cannot explain this model.")
+
+
+def _write_report(result: Any, out: Path) -> Path:
+    """The HTML report (an Explanation's or a Comparison's save_html)."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        if not hasattr(result, "save_html"):  # a Comparison of an older xplain
-            from xplain.report.render import render_document
-
-            explanations = list(result.explanations.values())
-            out.write_text(render_document(title, [(title, explanations)]), encoding="utf-8")
-        elif "evaluate" in inspect.signature(result.save_html).parameters:
-            result.save_html(out, evaluate=metrics)
-        else:
-            result.save_html(out)
+        result.save_html(out)
     except OSError as err:
         raise UserError(f"Cannot write the report to {out}: {err.strerror or err}.") from err
     return out.resolve()
 
 
 def _summary(result: Any, top: int) -> str:
-    comparison = isinstance(result, xplain.Comparison)
-    explanations = dict(result.explanations) if comparison else {result.method: result}
+    explanations = dict(getattr(result, "explanations", None) or {result.method: result})
     first = next(iter(explanations.values()))
     lines = [
         f"Predicted: {first.predicted_label} (p={first.prediction[first.predicted_class]:.3f}); "
@@ -270,23 +308,25 @@ def _summary(result: Any, top: int) -> str:
     return "\n".join(lines)
 
 
-def _report_steps(methods: Sequence[str], metrics: bool) -> list[str]:
-    evaluating = len(methods) > 1 and metrics
-    return ["explaining", *(["evaluating metrics"] if evaluating else []), "writing report"]
+def _report_steps(methods: Sequence[str], evaluate: bool) -> list[str]:
+    return [
+        *(f"explaining: {name}" for name in methods),
+        *(["evaluating metrics"] if evaluate else []),
+        "writing report",
+    ]
 
 
-def _finish(result: Any, out: Path, title: str, options: Mapping[str, Any], bar: _Steps) -> None:
-    """Evaluate a comparison's metrics, write the report, print the summary and path."""
-    metrics, quiet = options["metrics"], options["quiet"]
-    if isinstance(result, xplain.Comparison) and metrics:
+def _finish(result: Any, out: Path, options: Mapping[str, Any], bar: _Steps) -> None:
+    """Evaluate the metrics if asked, write the report, print the summary and path."""
+    if options["evaluate"]:
         with bar.step("evaluating metrics"):
-            result.evaluate()  # cached: the report shows these
+            result.evaluate()  # kept by the Comparison: its report shows them
     with bar.step("writing report"):
-        path = _write_report(result, out, title, metrics)
+        path = _write_report(result, out)
     bar.close()
-    if not quiet:
+    if not options["quiet"]:
         click.echo(_summary(result, options["top"]))
-    click.echo(f"Report written to {path}" if not quiet else str(path))
+    click.echo(f"Report written to {path}" if not options["quiet"] else str(path))
 
 
 # -- shared options ----------------------------------------------------------------------
@@ -330,11 +370,14 @@ def _common(command: Any) -> Any:
             help="HTML report to write.",
         ),
         click.option(
+            "--evaluate/--no-evaluate",
             "--metrics/--no-metrics",
-            default=True,
+            "evaluate",
+            default=False,
             show_default=True,
-            help="With several methods, score each with the faithfulness metrics of "
-            "Comparison.evaluate in the report (costs extra model calls).",
+            help="Score each method with the faithfulness metrics of Comparison.evaluate "
+            "and show them in the report (extra model calls, often more than explaining). "
+            "--metrics is the older name of --evaluate.",
         ),
         click.option(
             "--top",
@@ -357,7 +400,7 @@ def _common(command: Any) -> Any:
 
 # -- commands ----------------------------------------------------------------------------
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(xplain.__version__, "--version", "-V", prog_name="xplain")
+@click.version_option(__version__, "--version", "-V", prog_name="xplain")
 @click.option("--debug", is_flag=True, help="Show the full traceback of internal errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -401,7 +444,7 @@ def text(
     target_index: int | None,
     params: tuple[str, ...],
     out: Path,
-    metrics: bool,
+    evaluate: bool,
     top: int,
     quiet: bool,
 ) -> None:
@@ -421,15 +464,16 @@ def text(
     method_params = _parse_params(params, names)
     if not text.strip():
         raise UserError("--text is empty; give the text to explain.")
-    steps = ["loading model", *_report_steps(names, metrics)]
+    steps = ["loading model", *_report_steps(names, evaluate)]
     with offline(), _steps(steps, quiet, transformers=True) as bar:
         with bar.step(f"loading model from {folder.name}"):
             model, tokenizer = load_text_model(folder, trust_model=trust_model)
-        explainer = xplain.Explainer(model, tokenizer=tokenizer)
-        with bar.step(f"explaining ({', '.join(names)})"):
-            result = _explain(explainer, text, names, (target, target_index), method_params)
-        options = {"metrics": metrics, "quiet": quiet, "top": top}
-        _finish(result, out, f"xplain: {text[:80]}", options, bar)
+        from xplain.explainer import Explainer
+
+        explainer = Explainer(model, tokenizer=tokenizer)
+        targets = (target, target_index)
+        result = _explain(explainer, text, names, targets, method_params, bar, evaluate)
+        _finish(result, out, {"evaluate": evaluate, "quiet": quiet, "top": top}, bar)
 
 
 @cli.command()
@@ -487,7 +531,7 @@ def table(
     target_index: int | None,
     params: tuple[str, ...],
     out: Path,
-    metrics: bool,
+    evaluate: bool,
     top: int,
     quiet: bool,
 ) -> None:
@@ -521,27 +565,25 @@ def table(
             f"--row {row} is out of range: {data_file.name} has {len(frame)} data rows, "
             f"so --row must be in 0..{len(frame) - 1}."
         )
-    steps = ["loading model", "building explainer", *_report_steps(names, metrics)]
+    steps = ["loading model", "building explainer", *_report_steps(names, evaluate)]
     with _steps(steps, quiet) as bar:
         with bar.step(f"loading {model_file.name}"):
             model = load_table_model(model_file, kind)
-        features, label = feature_columns(frame, model, label_column)
+        features, _ = feature_columns(frame, model, label_column)
         data = frame[features]
         with bar.step("building explainer"):
-            explainer = xplain.Explainer(
+            from xplain.explainer import Explainer
+
+            explainer = Explainer(
                 model,
                 data=data,
                 background_size=background_size,
                 background_method="sample",
                 seed=seed,
             )
-        with bar.step(f"explaining ({', '.join(names)})"):
-            row_data = data.iloc[row]
-            result = _explain(explainer, row_data, names, (target, target_index), method_params)
-        title = f"xplain: {data_file.name}, row {row}"
-        if label is not None:
-            title += f" ({label} = {frame[label].iloc[row]})"
-        _finish(result, out, title, {"metrics": metrics, "quiet": quiet, "top": top}, bar)
+        targets = (target, target_index)
+        result = _explain(explainer, data.iloc[row], names, targets, method_params, bar, evaluate)
+        _finish(result, out, {"evaluate": evaluate, "quiet": quiet, "top": top}, bar)
 
 
 @cli.command()
@@ -553,12 +595,21 @@ def table(
 def methods(modality: str | None) -> None:
     """List the registered explanation methods.
 
-    The modalities column names the built-in adapters offering a method's view type.
+    The modalities column names the built-in adapters offering a method's view type;
+    models says which models can give that view: gradient methods need a differentiable
+    (torch) model, so they cannot explain scikit-learn or tree models.
     """
-    frame = xplain.available_methods()[["name", "family", "modalities", "needs"]]
-    if modality is not None:
-        frame = frame[frame["modalities"].str.split(", ").map(lambda m: modality in m)]
-    click.echo(frame.to_string(index=False))
+    from xplain.registry import method_rows
+    from xplain.views import DifferentiableView, InterpretableView
+
+    rows = [r for r in method_rows() if modality is None or modality in r["modalities"].split(", ")]
+    click.echo(_table(rows, ("name", "family", "modalities", "needs", "models")))
+    if any(row["models"] == DifferentiableView.models for row in rows):
+        click.echo(
+            f"\nMethods marked {DifferentiableView.models!r} need the model's gradients, so "
+            "they cannot explain scikit-learn, xgboost or lightgbm models; those marked "
+            f"{InterpretableView.models!r} can."
+        )
 
 
 @cli.command()
@@ -574,18 +625,32 @@ def methods(modality: str | None) -> None:
     type=click.IntRange(min=1),
     default=5,
     show_default=True,
-    help="SST-2 sentences to explain.",
+    help="SST-2 dev sentences for the text demo.",
+)
+@click.option(
+    "--images",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Test digits for the image demo.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the report's path.")
-def demo(out: Path, sentences: int, quiet: bool) -> None:
-    """Explain SST-2 sentences with the offline demo model.
+def demo(out: Path, sentences: int, images: int, quiet: bool) -> None:
+    """Run the three offline demos and write them to one HTML report.
 
-    Runs xplain.demo: the bundled sentiment model on the first SST-2 dev sentences,
-    written to one HTML report.
+    \b
+    Runs xplain.demo with the models bundled for it (nothing is downloaded):
+      text     SST-2 dev sentences, token by token, with the MiniLM sentiment model
+               (saliency, input x gradient, integrated gradients, SmoothGrad);
+      tabular  one Adult income row: gradient-boosted trees compared by LIME,
+               KernelSHAP and TreeSHAP with faithfulness metrics, and an MLP by
+               integrated gradients;
+      image    scikit-learn digits, pixel by pixel, with a small CNN (saliency,
+               SmoothGrad, integrated gradients, Grad-CAM, XRAI side by side).
     """
     from xplain.demo import main as demo_main
 
-    argv = ["--out", str(out), "--sentences", str(sentences)]
+    argv = ["--out", str(out), "--sentences", str(sentences), "--images", str(images)]
     if not quiet:
         with _silenced(False, transformers=True):
             demo_main(argv)
@@ -593,6 +658,17 @@ def demo(out: Path, sentences: int, quiet: bool) -> None:
     with _silenced(True, transformers=True), contextlib.redirect_stdout(io.StringIO()):
         path = demo_main(argv)
     click.echo(str(Path(path).resolve()))
+
+
+def _table(rows: Sequence[Mapping[str, str]], columns: Sequence[str]) -> str:
+    """``rows`` as a plain-text table: a header, then one line per row, columns left-aligned
+    (pandas' to_string, without importing pandas)."""
+    widths = [max([len(c), *(len(row[c]) for row in rows)]) for c in columns]
+    lines = [[*columns], *([row[c] for c in columns] for row in rows)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

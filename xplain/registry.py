@@ -1,28 +1,34 @@
 """The method registry: every explanation method is registered once, by name.
 
-The registry imports no method: each method module registers itself when imported, and
-the ``xplain`` package imports the built-in ones. Third-party packages can add methods
-through the ``xplain.methods`` entry-point group, each entry point naming a
+The registry imports no method: each method module registers itself when imported. The
+built-in methods are known from :mod:`xplain._method_catalog` (where each class lives and
+its metadata), so listing them imports no method and no torch; a built-in method's module
+is imported the first time :func:`get_method` asks for it. Third-party packages can add
+methods through the ``xplain.methods`` entry-point group, each entry point naming a
 :class:`~xplain.methods.base.Method` subclass.
 """
 
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from xplain._method_catalog import BUILT_IN_METHODS
 from xplain._validation import did_you_mean
 from xplain.errors import InvalidParameterError, UnknownMethodError
 from xplain.views import view_name, view_type
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from xplain.methods.base import Method
 
 ENTRY_POINT_GROUP = "xplain.methods"
-_REGISTRY: dict[str, type[Method]] = {}
+# the columns of available_methods()
+METHOD_COLUMNS = ("name", "family", "modalities", "needs", "models", "reference")
+_REGISTRY: dict[str, type[Method]] = {}  # the classes registered so far (imported)
 _plugins_loaded = False
 
 
@@ -41,10 +47,16 @@ def register_method(cls: type[Method]) -> type[Method]:
             f"A method class needs a 'name' attribute that is an identifier. Got {name!r}."
         )
     existing = _REGISTRY.get(name)
+    built_in = BUILT_IN_METHODS.get(name)
     if existing is not None and existing is not cls:
+        taken = f"{existing.__module__}.{existing.__qualname__}"
+    elif built_in is not None and built_in.path != f"{cls.__module__}.{cls.__qualname__}":
+        taken = built_in.path  # a built-in name, even before its module is imported
+    else:
+        taken = None
+    if taken is not None:
         raise InvalidParameterError(
-            f"A method named {name!r} is already registered ({existing.__module__}."
-            f"{existing.__qualname__}). Choose another name."
+            f"A method named {name!r} is already registered ({taken}). Choose another name."
         )
     _REGISTRY[name] = cls
     return cls
@@ -60,12 +72,30 @@ def _load_plugins() -> None:
 
 
 def get_method(name: str) -> type[Method]:
-    """The method class registered as ``name``."""
+    """The method class registered as ``name`` (a built-in one is imported on first use).
+
+    Parameters: ``name``, a registered method name such as ``"integrated_gradients"``.
+    Raises :class:`~xplain.errors.UnknownMethodError` (with a did-you-mean) for others.
+    """
+    check_method_name(name)
+    if name not in _REGISTRY:  # a built-in method, imported now (the decorator registers it)
+        entry = BUILT_IN_METHODS[name]
+        register_method(getattr(import_module(entry.module), entry.cls))
+    return _REGISTRY[name]
+
+
+def check_method_name(name: str) -> str:
+    """``name`` if a method is registered under it, without importing the method (the
+    ``xplain`` command checks ``--methods`` so); else an UnknownMethodError naming the
+    registered methods, with a did-you-mean.
+
+    Parameters: ``name``, the method name to check.
+    """
     _load_plugins()
     if isinstance(name, str) and not name.strip():
         # method=None means "the default"; an empty name is a mistake, never the default
         raise UnknownMethodError(
-            f"The method name is empty ({name!r}). Name one of: {', '.join(sorted(_REGISTRY))}; "
+            f"The method name is empty ({name!r}). Name one of: {', '.join(method_names())}; "
             "or pass method=None for the explainer's default method."
         )
     if isinstance(name, type):  # Explainer.explain(x, IntegratedGradients): the class
@@ -73,43 +103,55 @@ def get_method(name: str) -> type[Method]:
             f"Got the method class {name.__name__}; pass a name such as "
             f"{getattr(name, 'name', 'saliency')!r} or an object such as {name.__name__}()."
         )
-    if not isinstance(name, str) or name not in _REGISTRY:
-        hint = did_you_mean(name, _REGISTRY) if isinstance(name, str) else ""
+    names = method_names()
+    if not isinstance(name, str) or name not in names:
+        hint = did_you_mean(name, names) if isinstance(name, str) else ""
         raise UnknownMethodError(
-            f"Unknown method {name!r}.{hint} Available methods: {', '.join(sorted(_REGISTRY))}."
+            f"Unknown method {name!r}.{hint} Available methods: {', '.join(names)}."
         )
-    return _REGISTRY[name]
+    return name
 
 
 def method_names() -> list[str]:
-    """Names of all registered methods, sorted."""
+    """Names of all registered methods, sorted (built-in ones whether imported or not)."""
     _load_plugins()
-    return sorted(_REGISTRY)
+    return sorted({*_REGISTRY, *BUILT_IN_METHODS})
 
 
 def available_methods() -> pd.DataFrame:
-    """One row per registered method: name, family, modalities, needs and reference.
+    """One row per registered method: name, family, modalities, needs, models, reference.
 
-    ``needs`` is what the method's view type takes of a model (e.g. "gradients", "masks");
-    ``modalities`` names the built-in adapters that can offer that view type (empty for a
-    plugin method whose view type only a plugin adapter offers).
+    ``needs`` is what the method's view type takes of a model (e.g. "gradients", "masks")
+    and ``models`` which models can give it (gradients: differentiable torch models only,
+    not scikit-learn or tree models); ``modalities`` names the built-in adapters that can
+    offer that view type (empty for a plugin method whose view type only a plugin adapter
+    offers). Listing imports no method module (see :mod:`xplain._method_catalog`).
     """
+    import pandas as pd
+
+    return pd.DataFrame(method_rows(), columns=list(METHOD_COLUMNS))
+
+
+def method_rows() -> list[dict[str, str]]:
+    """The rows of :func:`available_methods` as dicts of ``METHOD_COLUMNS`` (no pandas:
+    ``xplain methods`` prints them without importing it)."""
     from xplain.adapters._builtin import adapters_offering  # the names live with adapters
 
-    _load_plugins()
-    rows: list[dict[str, Any]] = []
-    for name in sorted(_REGISTRY):
-        cls = _REGISTRY[name]
+    rows = []
+    for name in method_names():
+        # a class registered already is the truth; a built-in one not yet imported, its entry
+        info = _REGISTRY.get(name) or BUILT_IN_METHODS[name]
         rows.append(
             {
                 "name": name,
-                "family": cls.family,
-                "modalities": ", ".join(sorted(adapters_offering(cls.view))),
-                "needs": _needs(cls.view),
-                "reference": cls.reference,
+                "family": info.family,
+                "modalities": ", ".join(sorted(adapters_offering(info.view))),
+                "needs": _needs(info.view),
+                "models": getattr(view_type(info.view), "models", ""),
+                "reference": info.reference,
             }
         )
-    return pd.DataFrame(rows, columns=["name", "family", "modalities", "needs", "reference"])
+    return rows
 
 
 def _needs(view: object) -> str:

@@ -28,19 +28,23 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from xplain.errors import InvalidParameterError, MethodNotApplicableError
 
+if TYPE_CHECKING:  # torch is imported where a view computes: listing methods needs no torch
+    import torch
+
 
 class View:
-    """A kind of view. ``needs`` says what it takes of a model (the registry shows it);
-    ``missing`` why a method needing it cannot run where no adapter offers it."""
+    """A kind of view. ``needs`` says what it takes of a model and ``models`` which models
+    can give it (the registry shows both); ``missing`` why a method needing it cannot run
+    where no adapter offers it."""
 
     needs: ClassVar[str] = ""
+    models: ClassVar[str] = ""
     missing: ClassVar[str] = ""
 
 
@@ -53,14 +57,21 @@ class FeatureMap(ABC):
 
     @abstractmethod
     def to_features(self, values: np.ndarray) -> np.ndarray:
-        """Values of the view's features ``[n_features]`` -> Explanation values ``[n_total]``."""
+        """Values of the view's features -> Explanation values (float ``[n_total]``).
+
+        Args:
+            values: One value per view feature, ``[n_features]``.
+        """
 
     @abstractmethod
     def from_features(self, values: np.ndarray) -> np.ndarray:
-        """Explanation values ``[n_total]`` -> values of the view's features ``[n_features]``.
+        """Explanation values -> values of the view's features (float ``[n_features]``).
 
         ``from_features(to_features(v)) == v``: the metrics score an explanation from any
         method on the view through this map.
+
+        Args:
+            values: One value per Explanation feature, ``[n_total]``.
         """
 
     def restrict(self, keep: np.ndarray) -> FeatureMap:
@@ -71,7 +82,12 @@ class FeatureMap(ABC):
 @dataclass(frozen=True)
 class Subset(FeatureMap):
     """The view's features are the Explanation's features ``active``; the others (e.g.
-    [CLS]/[SEP]) are never perturbed and get value 0."""
+    [CLS]/[SEP]) are never perturbed and get value 0.
+
+    Attributes:
+        active: Int ``[n_features]``, the Explanation feature of each view feature.
+        n_total: The number of Explanation features.
+    """
 
     active: np.ndarray  # int [n_features], indices into the Explanation's features
     n_total: int
@@ -105,6 +121,11 @@ class Groups(FeatureMap):
     the members' values sum to the group's; ``from_features`` sums the members' values,
     its inverse. An explanation is thus scored by its group sums, however the values are
     spread inside each group.
+
+    Attributes:
+        groups: Int ``[n_total]``, the group (view feature, ``0..n_features-1``) of each
+            Explanation feature.
+        n_features: The number of groups.
     """
 
     groups: np.ndarray  # int [n_total]: the group of each Explanation feature, 0..n-1
@@ -155,9 +176,26 @@ class _Restricted(FeatureMap):
 # -- gradient views --------------------------------------------------------------------------
 @dataclass
 class DifferentiableView(View):
-    """What gradient methods see: ``forward`` maps ``[B, *S]`` to scores ``[B, C]``."""
+    """What gradient methods see: ``forward`` maps ``[B, *S]`` to scores ``[B, C]``.
+
+    Attributes:
+        inputs: The instance as the model's input, ``[1, *S]`` (e.g. token embeddings).
+        baseline: The reference input ``[1, *S]`` of path methods (Integrated Gradients,
+            DeepLIFT).
+        forward: Differentiable map of inputs ``[B, *S]`` to scores ``[B, C]``.
+        aggregate: Per-dimension attributions ``[*S]`` -> one value per feature ``[d]``.
+        scores: ``forward(inputs)[0]`` ``[C]`` when already known, else None.
+        background: Reference inputs ``[K, *S]`` (DeepSHAP, GradientSHAP), or None.
+        background_weights: ``[K]`` weights of the background rows summing to 1 (None:
+            equal); SHAP methods explain f(x) minus the weighted mean of f(background).
+        module: The network inside ``forward``, for hook-based methods, or None.
+        noise_scale: The size of a typical change of the input, of which noise (e.g.
+            SmoothGrad's ``noise_std``) is a fraction: a float or a tensor broadcasting to
+            ``[1, *S]``. None: the input's range, max - min.
+    """
 
     needs: ClassVar[str] = "gradients"
+    models: ClassVar[str] = "differentiable (torch) models only"
     missing: ClassVar[str] = "it needs gradients and the model is not differentiable"
 
     inputs: torch.Tensor  # [1, *S]
@@ -182,12 +220,23 @@ class DifferentiableView(View):
             self.noise_scale = self.input_range
 
     def to_features(self, values: torch.Tensor) -> np.ndarray:
-        """Per-dimension attributions ``[*S]`` -> one value per feature ``[d]``."""
+        """Per-dimension attributions -> one value per feature (float ``[d]``).
+
+        Args:
+            values: Attributions ``[*S]``, one per input dimension.
+        """
         return np.asarray(self.aggregate(values), dtype=np.float64)
 
     def from_features(self, values: np.ndarray) -> np.ndarray:
         """Undefined: ``aggregate`` merges many dimensions into one feature (a sum, a norm,
-        the largest channel), so feature values do not determine the dimensions'."""
+        the largest channel), so feature values do not determine the dimensions'.
+
+        Args:
+            values: Feature values ``[d]`` (ignored).
+
+        Raises:
+            MethodNotApplicableError: always.
+        """
         raise MethodNotApplicableError(
             "A differentiable view has no map from feature values back to input dimensions "
             "(its aggregation is many to one); score explanations on an interpretable view."
@@ -202,6 +251,8 @@ class DifferentiableView(View):
         """Scores ``[N, C]`` at ``points`` without gradients, reusing ``scores`` for the input."""
         if self.scores is not None and points is self.inputs:
             return self.scores.reshape(1, -1)
+        import torch
+
         with torch.no_grad():
             return self.forward(points)
 
@@ -212,7 +263,12 @@ class SpatialDifferentiableView(DifferentiableView):
     whose Explanation features are the ``H * W`` pixels in row-major order.
 
     Methods that work on the image's layout (Grad-CAM's upsampled maps, XRAI's regions)
-    need it; ``aggregate`` takes ``[C, H, W]`` to ``[H * W]``.
+    need it; ``aggregate`` takes ``[C, H, W]`` to ``[H * W]``. Its fields are those of
+    :class:`DifferentiableView` (``inputs``, ``baseline``, ``forward``, ``aggregate``,
+    ``scores``, ``background``, ``background_weights``, ``module``, ``noise_scale``).
+
+    Raises:
+        InvalidParameterError: ``inputs`` is not 4-dimensional.
     """
 
     needs: ClassVar[str] = "gradients of an image [C, H, W]"
@@ -243,9 +299,33 @@ class InterpretableView(View):
     every background row): their Shapley value is exactly 0, so the Shapley methods
     leave them out of the game. ``distribution`` (a table's view) holds the training
     rows and the explained row, for methods that sample like the data (LIME).
+
+    Attributes:
+        n_features: ``d``, the number of features the masks switch.
+        evaluate: Bool masks ``[n, d]`` (True: the feature is present) -> scores
+            ``[n, C]``.
+        scores: ``[C]`` the scores with all features present (the instance).
+        base_scores: ``[C]`` the scores with all features absent.
+        feature_map: The map to the Explanation's features, or None to give ``active``
+            and ``n_total`` instead.
+        active: Int ``[d]``, the Explanation features perturbed (a Subset map).
+        n_total: The number of Explanation features (>= ``n_features``).
+        distribution: The training rows and the explained row (a table's view), or None
+            when the features can only be masked.
+        null_players: Bool ``[d]``, features whose removal changes no model input, or
+            None when unknown.
+        batch_size: Masks per ``evaluate`` call when the method is given none; None: the
+            method's default.
+        baseline_games: The same game as a weighted mean of one game per background row
+            (:class:`BaselineGames`), or None.
+
+    Raises:
+        InvalidParameterError: neither ``feature_map`` nor ``active`` and ``n_total`` is
+            given, or the map's feature count differs from ``n_features``.
     """
 
     needs: ClassVar[str] = "masks"
+    models: ClassVar[str] = "any model"
     missing: ClassVar[str] = "it needs a perturbation view, which this adapter lacks"
 
     n_features: int
@@ -285,11 +365,19 @@ class InterpretableView(View):
             )
 
     def to_features(self, values: np.ndarray) -> np.ndarray:
-        """Values ``[n_features]`` of the view's features -> Explanation values ``[n_total]``."""
+        """Values of the view's features -> Explanation values (float ``[n_total]``).
+
+        Args:
+            values: One value per view feature, ``[n_features]``.
+        """
         return self._map.to_features(values)
 
     def from_features(self, values: np.ndarray) -> np.ndarray:
-        """An Explanation's values ``[n_total]`` -> values of this view's features ``[d]``."""
+        """An Explanation's values -> values of this view's features (float ``[d]``).
+
+        Args:
+            values: One value per Explanation feature, ``[n_total]``.
+        """
         return self._map.from_features(values)
 
     @property
@@ -394,9 +482,22 @@ class TreeView(View):
     decides from them whether and how it can explain that score. ``to_features`` maps
     model-column values ``[m]`` to features ``[d]`` (one-hot columns summed back to their
     source column): many to one, so there is no ``from_features``.
+
+    Attributes:
+        model: The fitted tree ensemble, as ``shap.TreeExplainer`` accepts it.
+        row: ``[1, m]`` the instance in the model's encoding (``m`` model columns).
+        background: ``[k, m]`` background rows (interventional TreeSHAP), or None.
+        output: The explained score, as the explainer's ``output=`` names it.
+        outputs: What the model's outputs are (:class:`TreeOutputs`).
+        class_index: Target class -> column of shap's output.
+        to_features: Model-column values ``[m]`` -> feature values ``[d]``.
+        scores: ``[C]`` the explained scores f(x), for the efficiency check, or None.
+        base_scores: ``[C]`` weighted mean of f over the background, or None.
+        background_weights: ``[k]`` weights of the background rows, or None (equal).
     """
 
     needs: ClassVar[str] = "a tree ensemble"
+    models: ClassVar[str] = "tree ensembles only"
     missing: ClassVar[str] = "it needs a tree ensemble (scikit-learn trees, xgboost, lightgbm)"
 
     model: Any  # fitted tree ensemble accepted by shap.TreeExplainer

@@ -1,7 +1,7 @@
 """Modality adapters: how text, tables and images are presented to the methods.
 
-The built-in adapters are imported on first use (``xplain.adapters.ImageAdapter``), so
-that importing xplain, or a method, loads none of them and their dependencies.
+Every name is imported on first use (``xplain.adapters.ImageAdapter``), so that importing
+xplain, or a method, loads none of the adapters and their dependencies (torch, pandas).
 """
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from xplain.adapters.base import Adapter, DifferentiableView, Encoded, InterpretableView
-
 # public name -> the module defining it, imported on first access
 _LAZY = {
+    "Adapter": "xplain.adapters.base",
+    "DifferentiableView": "xplain.adapters.base",
+    "Encoded": "xplain.adapters.base",
+    "InterpretableView": "xplain.adapters.base",
     "ImageAdapter": "xplain.adapters.image",
     "TabularAdapter": "xplain.adapters.tabular",
     "TabularEncoder": "xplain.adapters._tabular_encoder",
