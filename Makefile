@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-all lint bench clean
+.PHONY: venv demo test test-all lint bench wheel-check clean docs
 
 venv: $(STAMP)
 
@@ -28,9 +28,19 @@ test: venv
 lint: venv
 	$(PY) -m ruff check xplain tests benchmarks scripts examples
 
+# Builds the sdist and wheel into a temporary folder, checks their metadata and contents,
+# installs the wheel (torch first, then the wheel with its demo extra, both under
+# $(CONSTRAINTS)) into a fresh venv, and runs `xplain --version` and `xplain demo` there
+# from outside the repository. Takes about 2.5 minutes here (2 cores, local package index).
+wheel-check: venv
+	$(PY) scripts/wheel_check.py
+
 bench: venv
 	$(PY) benchmarks/bench_text_gradients.py
 	$(PY) benchmarks/bench_tabular.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info out
+
+docs: venv
+	$(PY) -m mkdocs build --strict --site-dir site
