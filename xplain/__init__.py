@@ -8,11 +8,10 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-from xplain import adapters, limits, metrics
 from xplain._version import __version__
-from xplain.comparison import Comparison
 from xplain.errors import (
     DatasetOutputError,
     InvalidInputError,
@@ -31,14 +30,14 @@ from xplain.errors import (
     XplainError,
     XplainWarning,
 )
-from xplain.explainer import Explainer
-from xplain.explanation import Explanation
-from xplain.methods import (  # importing xplain.methods registers the built-in methods
-    GradientMethod,
-    Method,
-    PerturbationMethod,
-)
-from xplain.registry import available_methods, register_method
+
+if "ipykernel.zmqshell" in sys.modules:  # in Jupyter, before transformers imports tqdm.auto
+    from xplain._progress import import_tqdm_auto
+
+    import_tqdm_auto()  # no "TqdmWarning: IProgress not found" where ipywidgets is missing
+
+if TYPE_CHECKING:
+    from xplain.explanation import Explanation
 
 __all__ = [
     "__version__",
@@ -46,6 +45,7 @@ __all__ = [
     "DatasetOutputError",
     "Explainer",
     "Explanation",
+    "Explanations",
     "GradientMethod",
     "InvalidInputError",
     "InvalidParameterError",
@@ -75,18 +75,42 @@ __all__ = [
     "testing",
 ]
 
-# imported on first use: plugin authors' modules, not needed to explain anything
-_LAZY_MODULES = ("extend", "testing")
+# Public names imported on first use (PEP 562), so that ``import xplain`` (and the
+# ``xplain`` command's --help, errors and method listing) loads neither torch nor pandas:
+# name -> (module, attribute in it; None for the module itself)
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "Comparison": ("xplain.comparison", "Comparison"),
+    "Explainer": ("xplain.explainer", "Explainer"),
+    "Explanation": ("xplain.explanation", "Explanation"),
+    "Explanations": ("xplain.explanations", "Explanations"),
+    "GradientMethod": ("xplain.methods", "GradientMethod"),
+    "Method": ("xplain.methods", "Method"),
+    "PerturbationMethod": ("xplain.methods", "PerturbationMethod"),
+    "available_methods": ("xplain.registry", "available_methods"),
+    "register_method": ("xplain.registry", "register_method"),
+    "open_dataset": ("xplain.scale.dataset", "open_dataset"),  # pyarrow only for datasets
+    "adapters": ("xplain.adapters", None),
+    "extend": ("xplain.extend", None),
+    "limits": ("xplain.limits", None),
+    "metrics": ("xplain.metrics", None),
+    "plot": ("xplain.plot", None),
+    "testing": ("xplain.testing", None),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "open_dataset":  # pyarrow is imported only by those who read datasets
-        from xplain.scale.dataset import open_dataset
+    if name not in _LAZY:
+        raise AttributeError(f"module 'xplain' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = importlib.import_module(module)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value  # looked up once
+    return value
 
-        return open_dataset
-    if name in _LAZY_MODULES:
-        return importlib.import_module(f"xplain.{name}")
-    raise AttributeError(f"module 'xplain' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def explain(
@@ -100,6 +124,22 @@ def explain(
     modality: str | None = None,
     **params: Any,
 ) -> Explanation:
-    """One-call shortcut: ``Explainer(model, ...).explain(instance, method, ...)``."""
+    """One-call shortcut: ``Explainer(model, ...).explain(instance, method, ...)``.
+
+    Args:
+        model: The model, as for :class:`Explainer`.
+        instance: What to explain (see :meth:`Explainer.explain`).
+        method: A registered method name (``xplain.available_methods()``) or None.
+        target: The class explained: None (predicted), an index or a label.
+        tokenizer: A text model's tokenizer.
+        data: Background rows of a tabular model.
+        modality: ``"text"``, ``"tabular"`` or ``"image"``; None: chosen from the model.
+        **params: The method's parameters.
+
+    Returns:
+        Explanation: as :meth:`Explainer.explain` returns it.
+    """
+    from xplain.explainer import Explainer
+
     explainer = Explainer(model, tokenizer=tokenizer, data=data, modality=modality)
     return explainer.explain(instance, method, target, **params)

@@ -22,9 +22,11 @@ class Constraint:
     """A rule a parameter value must satisfy; ``describe`` completes "must be ..."."""
 
     def check(self, value: Any) -> bool:
+        """Whether ``value`` satisfies the rule (never raises for a wrong type)."""
         raise NotImplementedError
 
     def describe(self) -> str:
+        """The rule in words, completing "must be ...", e.g. "an int >= 1"."""
         raise NotImplementedError
 
 
@@ -35,6 +37,13 @@ class Interval(Constraint):
     ``inf``, ``-inf`` and NaN are never accepted, also by an open-ended interval: no
     parameter of xplain means anything at infinity (an infinite noise or kernel width
     only turns the results into NaN).
+
+    Attributes:
+        kind: ``int`` (integers only; ``bool`` is refused) or ``float`` (any real number).
+        low: The lower bound, or None for none.
+        high: The upper bound, or None for none.
+        closed: Which bounds belong to the interval: ``"both"`` (default), ``"left"``,
+            ``"right"`` or ``"neither"``.
     """
 
     kind: type
@@ -43,6 +52,7 @@ class Interval(Constraint):
     closed: str = "both"  # "both", "left", "right" or "neither"
 
     def check(self, value: Any) -> bool:
+        """Whether ``value`` is a finite number of ``kind`` within the bounds."""
         if isinstance(value, bool):
             return False
         if self.kind is int and not isinstance(value, numbers.Integral):
@@ -59,6 +69,7 @@ class Interval(Constraint):
         )
 
     def describe(self) -> str:
+        """E.g. "an int >= 1" or "a float in the range (0, 1]"."""
         bounded = self.low is not None and self.high is not None
         noun = "an int" if self.kind is int else "a float" if bounded else "a finite float"
         left = ">=" if self.closed in ("both", "left") else ">"
@@ -76,47 +87,67 @@ class Interval(Constraint):
 
 @dataclass(frozen=True)
 class Options(Constraint):
-    """One of a fixed set of values (usually strings)."""
+    """One of a fixed set of values (usually strings).
+
+    Attributes:
+        values: The allowed values (str, int, float or None), compared with ``==``.
+    """
 
     values: tuple[Any, ...]
 
     def check(self, value: Any) -> bool:
+        """Whether ``value`` is a scalar (str, int, float or None) among ``values``."""
         return isinstance(value, str | int | float | type(None)) and value in self.values
 
     def describe(self) -> str:
+        """E.g. "one of 'mean', 'sum'"."""
         return "one of " + ", ".join(repr(v) for v in self.values)
 
 
 @dataclass(frozen=True)
 class InstanceOf(Constraint):
-    """An instance of the given type(s); ``bool`` never counts as a number."""
+    """An instance of the given type(s); ``bool`` never counts as a number.
+
+    Attributes:
+        types: The accepted types, as for ``isinstance``.
+        name: The types in words for the message, e.g. "a bool".
+    """
 
     types: tuple[type, ...]
     name: str
 
     def check(self, value: Any) -> bool:
+        """Whether ``value`` is an instance of ``types`` (a bool only if ``bool`` is one)."""
         if isinstance(value, bool) and bool not in self.types:
             return False
         return isinstance(value, self.types)
 
     def describe(self) -> str:
+        """``name``."""
         return self.name
 
 
 @dataclass(frozen=True)
 class Satisfies(Constraint):
-    """Any predicate, with its description."""
+    """Any predicate, with its description.
+
+    Attributes:
+        predicate: Called with the value; true when it is allowed.
+        name: The rule in words for the message, e.g. "None or an int >= 0".
+    """
 
     predicate: Callable[[Any], bool]
     name: str
 
     def check(self, value: Any) -> bool:
+        """Whether ``predicate(value)`` is true; a predicate that raises counts as false."""
         try:
             return bool(self.predicate(value))
         except Exception:
             return False
 
     def describe(self) -> str:
+        """``name``."""
         return self.name
 
 
@@ -140,7 +171,15 @@ SEED_SEQUENCE = Satisfies(
 
 @dataclass(frozen=True)
 class Param:
-    """One declared parameter: its default, the constraints it may satisfy and a doc line."""
+    """One declared parameter: its default, the constraints it may satisfy and a doc line.
+
+    Args:
+        default: The value used when the caller does not pass the parameter (not checked
+            against the constraints, so it may be e.g. None where callers must pass more).
+        *constraints: The value passed must satisfy at least one of them.
+        doc: What the parameter means, in one line (the "meaning" column of the
+            documentation's method table).
+    """
 
     default: Any
     constraints: tuple[Constraint, ...]
@@ -152,9 +191,11 @@ class Param:
         object.__setattr__(self, "doc", doc)
 
     def accepts(self, value: Any) -> bool:
+        """Whether ``value`` satisfies at least one of the constraints."""
         return any(c.check(value) for c in self.constraints)
 
     def describe(self) -> str:
+        """The constraints in words, joined by "or", completing "must be ..."."""
         return " or ".join(c.describe() for c in self.constraints)
 
 

@@ -12,8 +12,11 @@ explainer that made it, kept for that alone); showing or saving it never does.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 from collections.abc import Mapping, Sequence
+from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +24,12 @@ import numpy as np
 import pandas as pd
 
 from xplain._validation import did_you_mean
-from xplain.errors import InvalidInputError, InvalidParameterError, MethodNotApplicableError
+from xplain.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    MethodNotApplicableError,
+    UndefinedMeasureWarning,
+)
 from xplain.explanation import Explanation, jsonable
 from xplain.methods.base import Method
 from xplain.metrics import (
@@ -30,7 +38,7 @@ from xplain.metrics import (
     metric_params,
     scalar_metrics,
 )
-from xplain.metrics.agreement import agreement_frame
+from xplain.metrics.agreement import agreement_frame, rank_agreement
 
 if TYPE_CHECKING:
     from xplain.explainer import Explainer
@@ -46,6 +54,9 @@ DEFAULT_METHODS = (
     "kernel_shap",
     "tree_shap",
 )
+# the measures of rank_agreement that Comparison.agreement_matrix tabulates (sign agreement
+# is left out: against magnitudes it says nothing)
+MATRIX_MEASURES = ("spearman", "kendall", "top_k_jaccard")
 
 
 class Comparison:
@@ -116,7 +127,8 @@ class Comparison:
     def to_html(self, *, full_page: bool = False, evaluate: bool = False) -> str:
         """Self-contained HTML: the methods side by side, their agreement and metrics.
 
-        The metrics table is :attr:`evaluation`, there once :meth:`evaluate` was called;
+        ``full_page``: a standalone page rather than a fragment (Jupyter). The metrics
+        table is :attr:`evaluation`, there once :meth:`evaluate` was called;
         ``evaluate=True`` calls it first (with the comparison's metrics; model calls).
         Otherwise no model is called. See :mod:`xplain.report.comparison`.
         """
@@ -133,10 +145,24 @@ class Comparison:
         return self.to_html()
 
     def save_html(self, path: str | Path, *, evaluate: bool = False) -> Path:
-        """Write a standalone HTML page and return its path (``evaluate``: see to_html)."""
+        """Write a standalone HTML page to ``path`` and return the path (``evaluate``: see
+        :meth:`to_html`)."""
         from xplain.report.render import save_page
 
         return save_page(path, self.to_html(full_page=True, evaluate=evaluate))
+
+    def plot(self, kind: str = "bars", **kwargs: Any) -> Any:
+        """Draw with matplotlib (:func:`xplain.plot.comparison_plot`).
+
+        Args:
+            kind: ``"bars"``, one panel per method in one feature order (returns an array of
+                Axes), or ``"agreement"``, the heat map of :meth:`agreement_matrix` (returns
+                the Axes).
+            **kwargs: Passed on to that plot.
+        """
+        from xplain.plot import comparison_plot
+
+        return comparison_plot(self, kind, **kwargs)
 
     # -- plain data ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -159,7 +185,7 @@ class Comparison:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
-        """The Comparison :meth:`to_dict` wrote (also after a JSON round trip), without an
+        """The Comparison :meth:`to_dict` wrote (``data``, also after JSON), without an
         explainer: it shows its evaluation; ``evaluate(explainer=...)`` scores it again."""
         if not isinstance(data, Mapping) or not isinstance(data.get("explanations"), Mapping):
             raise InvalidInputError(
@@ -192,6 +218,54 @@ class Comparison:
         out. See :func:`xplain.metrics.rank_agreement`.
         """
         return agreement_frame(self.explanations, k=k)
+
+    def agreement_matrix(self, measure: str = "spearman", *, k: int = 5) -> pd.DataFrame:
+        """One agreement measure for every pair of methods, as a square table: what the HTML
+        report and :func:`xplain.plot.agreement` show.
+
+        A rank correlation compares the values of two signed methods, and the |values| of
+        both for a pair with an unsigned method (``Explanation.signed`` False, e.g.
+        saliency): a magnitude ranks importance, not direction, and a signed method's large
+        negative values are as important as its large positive ones. ``top_k_jaccard``
+        always compares |values|. Special features are left out and float noise counts as
+        zero (:func:`xplain.metrics.rank_agreement`, which warns where a value is undefined).
+
+        Args:
+            measure: ``"spearman"``, ``"kendall"`` (tau-b) or ``"top_k_jaccard"``.
+            k: How many of the largest |values| ``top_k_jaccard`` compares (>= 1).
+
+        Returns:
+            A DataFrame with one row and one column per method (in :attr:`methods` order),
+            1 on the diagonal, NaN where the measure is undefined. ``frame.attrs`` holds
+            ``"measure"`` and ``"magnitudes"``: a list of rows of bools in the same order,
+            True where the cell compares |values| rather than the values (never on the
+            diagonal).
+        """
+        if measure not in MATRIX_MEASURES:
+            raise InvalidParameterError(
+                f"The 'measure' parameter of Comparison.agreement_matrix must be one of "
+                f"{', '.join(map(repr, MATRIX_MEASURES))}. Got {measure!r}."
+                f"{did_you_mean(str(measure), MATRIX_MEASURES)}"
+            )
+        names = self.methods
+        matrix = np.eye(len(names))
+        magnitudes = [[False] * len(names) for _ in names]
+        for i, j in combinations(range(len(names)), 2):
+            a, b = self.explanations[names[i]], self.explanations[names[j]]
+            absolute = measure == "top_k_jaccard" or not (a.signed and b.signed)
+            if absolute:
+                a, b = (dataclasses.replace(e, values=np.abs(e.values)) for e in (a, b))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UndefinedMeasureWarning)
+                value = rank_agreement(a, b, k=k)[measure]
+            for warning in caught:  # an undefined measure not asked for is no news
+                if math.isnan(value) or not isinstance(warning.message, UndefinedMeasureWarning):
+                    warnings.warn(warning.message, stacklevel=2)
+            matrix[i, j] = matrix[j, i] = value
+            magnitudes[i][j] = magnitudes[j][i] = absolute
+        frame = pd.DataFrame(matrix, index=pd.Index(names, name="method"), columns=names)
+        frame.attrs.update(measure=measure, magnitudes=magnitudes)
+        return frame
 
     # -- metrics -------------------------------------------------------------------------
     def evaluate(

@@ -8,12 +8,13 @@ Reports never ask which modality an explanation comes from; they read its
   one, e.g. ``"##"``) and ``word_start`` (prefixes that stand for a space, e.g. ``"Ġ"``);
 * ``"grid"``: ``values.reshape(shape)`` is a heat map (row-major), drawn over the
   instance when it is an ``[*shape, channels]`` array;
-* ``"bars"``: one bar per feature in feature order, ``shown[i]`` (the instance's value of
-  feature ``i``, or None) beside it.
+* ``"bars"``: one bar per feature, sorted by |value| (the largest ``max_features``, then
+  one row summing the others), ``shown[i]`` (the instance's value of feature ``i``, or
+  None) beside it.
 
 Any other string (a plugin adapter's own kind, e.g. ``"series"``) is drawn by the renderer
-registered for it with :func:`xplain.report.register_display`, or else as bars sorted by
-|value|. Plain data: it round-trips through :meth:`FeatureDisplay.to_dict`.
+registered for it with :func:`xplain.report.register_display`, or else as bars. Plain
+data: it round-trips through :meth:`FeatureDisplay.to_dict`.
 """
 
 from __future__ import annotations
@@ -62,7 +63,14 @@ class FeatureDisplay:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureDisplay:
-        """The display :meth:`to_dict` wrote (also after a JSON round trip)."""
+        """The display :meth:`to_dict` wrote (also after a JSON round trip).
+
+        Args:
+            data: A dict with (some of) the keys kind, shape, shown and options.
+
+        Raises:
+            InvalidInputError: ``data`` is not such a dict.
+        """
         if not isinstance(data, Mapping) or not set(data) <= {"kind", "shape", "shown",
                                                                "options"}:
             raise InvalidInputError(

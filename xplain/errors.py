@@ -66,6 +66,11 @@ class PartitionsFailedError(XplainError, RuntimeError):
 
     ``failed`` maps each failed partition's index to its error; ``dataset`` is the
     partial output (an ``ExplanationDataset``), or None once pickled.
+
+    Args:
+        message: The error message.
+        failed: Failed partition index -> its error, as text.
+        dataset: The partial output (an ``ExplanationDataset``), or None.
     """
 
     def __init__(self, message: str, failed: dict[int, str], dataset: object = None) -> None:

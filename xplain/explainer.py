@@ -22,6 +22,7 @@ from xplain.errors import (
     ModelOutputError,
 )
 from xplain.explanation import Explanation
+from xplain.explanations import Explanations
 from xplain.methods._completeness import shown_completeness
 from xplain.methods.base import Method
 from xplain.methods.build import build_method
@@ -52,6 +53,21 @@ class Explainer:
 
     >>> ex = Explainer(model, tokenizer=tokenizer)           # Hugging Face text classifier
     >>> e = ex.explain("a gripping film", method="integrated_gradients")
+
+    Args:
+        model: The model: a Hugging Face classifier, a torch module, a scikit-learn
+            estimator or pipeline, a tree ensemble, or a function of a batch.
+        tokenizer: A text model's tokenizer (a text adapter is chosen).
+        data: Background rows of a tabular model (a DataFrame or 2-D array): "absent"
+            values for the perturbation methods and the SHAP family's base value.
+        modality: ``"text"``, ``"tabular"`` or ``"image"`` to pick a built-in adapter;
+            None: chosen from the model, ``tokenizer`` and ``data``.
+        adapter: An adapter object (built-in or a plugin's), used as it is; then no
+            adapter keywords may be given.
+        output: The score explained (see below); None: the adapter's default.
+        **adapter_params: Keywords of the adapter, e.g. ``aggregation="l2"``,
+            ``merge_subwords=True`` (text), ``preprocess=``, ``labels=`` (images),
+            ``background_size=`` (tables).
 
     ``output`` is the score the methods explain; the adapter says which it offers
     (``adapter.outputs``; the first is the default): ``"logits"`` for neural networks,
@@ -160,16 +176,49 @@ class Explainer:
     ) -> Explanation:
         """Explain ``instance`` with ``method`` for class ``target`` (None = predicted).
 
-        ``method`` is a registered name, configured by ``params``, or a method object
-        such as ``Smooth(IntegratedGradients(n_steps=32), noise_samples=10)``, configured
-        where it was constructed (then ``params`` must be empty); the Explanation's
-        ``method`` is the name given, or the object's ``name``.
+        Args:
+            instance: What to explain, in the adapter's modality: a text (str), a table
+                row (pandas Series, dict or 1-D array) or an image (array, tensor or PIL
+                image).
+            method: A registered method name, configured by ``params``, or a method
+                object such as ``Smooth(IntegratedGradients(n_steps=32),
+                noise_samples=10)``, configured where it was constructed (then ``params``
+                must be empty). None: the adapter's default method. The names are
+                ``xplain.available_methods().name`` (built in: ``saliency``,
+                ``input_x_gradient``, ``smoothgrad``, ``integrated_gradients``,
+                ``deeplift``, ``deepshap``, ``gradient_shap``, ``grad_cam``,
+                ``guided_grad_cam``, ``guided_backprop``, ``xrai``, ``lime``,
+                ``kernel_shap``, ``tree_shap``, ``occlusion``, ``exact_shapley``);
+                :meth:`applicable_methods` lists those that run on this model.
+            target: The class explained: None (the predicted class), an int (a class
+                index, 0..C-1) or a str (a class label, matched exactly, else ignoring
+                case). When the labels are integers themselves (e.g. scikit-learn
+                ``classes_ = [1, 2]``), an int that is a valid index and also the label
+                of another class is refused as ambiguous: pass the label as a string
+                (``target="2"``). The CLI's ``--target`` follows the same rule.
+            **params: The method's parameters, e.g. ``n_steps=64`` for
+                ``integrated_gradients`` or ``max_evals=512, seed=0`` for
+                ``kernel_shap`` (each method's parameters, defaults and paper: the
+                documentation's method table). ``noise_samples=`` on any gradient method
+                wraps it in SmoothGrad noise.
 
-        ``target`` is None (the predicted class), an int (a class index, 0..C-1) or a str
-        (a class label, matched exactly, else ignoring case). When the labels are integers
-        themselves (e.g. scikit-learn ``classes_ = [1, 2]``), an int that is a valid index
-        and also the label of another class is refused as ambiguous: pass the label as a
-        string (``target="2"``). The CLI's ``--target`` follows the same rule.
+        Returns:
+            Explanation: one value per feature (``features``, ``values``), with the
+            target, the model's prediction, ``base_value`` where the method defines one,
+            ``diagnostics``, ``n_model_evals`` and ``seconds``.
+
+        Raises:
+            UnknownMethodError: ``method`` is not registered (the message lists those
+                that are).
+            InvalidParameterError: a parameter is unknown to the method or out of range.
+            MethodNotApplicableError: the method cannot run on this model (e.g. a
+                gradient method on a scikit-learn model).
+
+        Example:
+            >>> ex = xplain.Explainer(model, tokenizer=tokenizer)
+            >>> e = ex.explain("a gripping, funny film", method="integrated_gradients")
+            >>> e.top(3)
+            >>> ex.explain("a gripping, funny film", method="lime", num_samples=500, seed=0)
 
         Methods whose values should add up to ``delta`` = f(x) - f(reference) report it
         with ``base_value`` = f(reference) and their own ``completeness_gap`` in
@@ -197,7 +246,8 @@ class Explainer:
         (a method object has its own); ``metrics`` (names from
         ``xplain.metrics.available_metrics()``) are evaluated right away and become the
         default of ``Comparison.evaluate()``. Every method is validated before the model
-        runs; all explain one shared encoding, prediction and target.
+        runs; all explain one shared encoding, prediction and target (``target``: as
+        for :meth:`explain`).
         """
         from xplain.comparison import (
             DEFAULT_METRICS,
@@ -228,8 +278,10 @@ class Explainer:
         *,
         progress: bool = False,
         **params: Any,
-    ) -> list[Explanation]:
-        """Explain many instances with one method: one Explanation each, in their order.
+    ) -> Explanations:
+        """Explain many instances with one method: an :class:`~xplain.Explanations`, one
+        Explanation per instance in their order (``es.values``, ``es[:, "age"]``,
+        ``es.to_frame()``, ``es.plot.beeswarm()``).
 
         ``instances`` is split by the adapter (``Adapter.split_batch``): a list of
         instances, the rows of a DataFrame or 2-D array, the images of an ``[N, ...]``
@@ -240,21 +292,28 @@ class Explainer:
         evaluations and time (after encoding) are shared out evenly over its instances
         (the first ones take the remainder of the evaluations), so they sum to the
         batch's totals. Other methods explain the instances one by one.
+
+        Parameters:
+            instances: the instances (see above).
+            method: a registered name or a method object (see :meth:`explain`).
+            target: None (each instance's predicted class), a class index or a label.
+            progress: show a progress bar (tqdm).
+            **params: the method's parameters (see :meth:`explain`).
         """
-        from tqdm.auto import tqdm
+        from xplain._progress import progress_bar
 
         method = self._default_method() if method is None else method
         algorithm, label = self._build(method, params), algorithm_label(method)
         items = self.adapter.split_batch(instances)
         if not (algorithm.batched() and items):
-            return [
+            return Explanations(
                 self.explain(item, method, target, **params)
-                for item in tqdm(items, disable=not progress, desc=label)
-            ]
-        with tqdm(total=len(items), disable=not progress, desc=label) as bar:
+                for item in progress_bar(items, disable=not progress, desc=label)
+            )
+        with progress_bar(total=len(items), disable=not progress, desc=label) as bar:
             explanations = self._attribute_batch(items, target, label, algorithm)
             bar.update(len(items))
-        return explanations
+        return Explanations(explanations)
 
     def explain_dataset(
         self,
@@ -304,7 +363,8 @@ class Explainer:
         another run is refused unless ``overwrite=True``. A partition that fails (an
         error, a killed worker) is reported by a ``PartitionsFailedError`` after the
         others are written. Returns the :class:`~xplain.scale.dataset.ExplanationDataset`
-        (also ``xplain.open_dataset(output)``).
+        (also ``xplain.open_dataset(output)``). ``target`` is the class explained for
+        every row, as for :meth:`explain`; ``progress`` shows a progress bar.
         """
         from xplain.scale.run import explain_dataset
 
@@ -342,6 +402,8 @@ class Explainer:
                 algorithm,
                 values[i],
                 shown_completeness(results[i].values, values[i], results[i].diagnostics),
+                signed_values(algorithm, views[i]),
+                results[i].interactions,
             )
             for i in range(n)
         ]
@@ -380,7 +442,10 @@ class Explainer:
             prepared.seconds + time.perf_counter() - start_time,
         )
         diagnostics = shown_completeness(result.values, values, result.diagnostics)
-        return self._explanation(spent, method, algorithm, values, diagnostics)
+        signed = signed_values(algorithm, view)
+        return self._explanation(
+            spent, method, algorithm, values, diagnostics, signed, result.interactions
+        )
 
     def _explanation(
         self,
@@ -389,6 +454,8 @@ class Explainer:
         algorithm: Method,
         values: np.ndarray,
         diagnostics: dict[str, Any],
+        signed: bool = True,
+        interactions: np.ndarray | None = None,
     ) -> Explanation:
         """The Explanation of a prepared instance (``n_model_evals``, ``seconds``: all spent)."""
         encoded, index, labels = prepared.encoded, prepared.target, prepared.labels
@@ -413,6 +480,8 @@ class Explainer:
             model_id=self.model_id,
             instance_id=instance_fingerprint(encoded.instance),
             display=self.adapter.display(encoded),
+            signed=signed,
+            interactions=interactions,
         )
 
     def _target(
@@ -577,6 +646,20 @@ def _while(doing: str) -> Iterator[None]:
         yield
     except ModelOutputError as err:
         raise ModelOutputError(f"While {doing}: {err}") from err
+
+
+def signed_values(algorithm: Method, view: Any) -> bool:
+    """Whether the values an explanation shows carry a direction: the method's values are
+    signed (:attr:`Method.signed`) and the view's map to features keeps their sign. An
+    aggregation that turns all-negative attributions into values >= 0 (an L2 norm over
+    embedding dimensions or channels) shows magnitudes, whatever the method."""
+    if not algorithm.signed:
+        return False
+    if not isinstance(view, DifferentiableView):
+        return True  # perturbation views map feature values one to one
+    row = view.inputs[0]  # [*S]
+    probe = view.to_features(row.new_full(row.shape, -1.0))  # [d]
+    return not bool(np.all(probe >= 0))
 
 
 def _finite(values: np.ndarray, algorithm: Method) -> np.ndarray:

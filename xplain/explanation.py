@@ -21,7 +21,9 @@ _REQUIRED = (
     "features", "values", "target", "target_label", "prediction", "labels", "method",
     "params", "diagnostics", "n_model_evals", "seconds", "modality", "output",
 )
-_OPTIONAL = ("special", "instance", "model_id", "instance_id", "display")
+_OPTIONAL = (
+    "special", "instance", "model_id", "instance_id", "display", "signed", "interactions",
+)
 _DERIVED = ("n_features", "image_shape")
 
 
@@ -32,18 +34,48 @@ class Explanation:
     ``values[i]`` is the attribution of ``features[i]`` to the explained score (``output``:
     logits, probability...) of class ``target``. ``prediction`` holds the model's class
     probabilities. ``diagnostics`` says how good the estimate is (e.g. IG's
-    ``completeness_gap``); ``notes`` says what was changed on the way (e.g. truncation).
+    ``completeness_gap``) and what was changed on the way (e.g. ``truncated``).
+    ``signed`` is False when the values are magnitudes (>= 0, larger = more important, no
+    direction: saliency's ``|gradient|``, Grad-CAM's ReLU'd map, an L2 aggregation).
+    ``interactions`` (``[d, d]``, symmetric, rows summing to ``values``) holds pairwise
+    SHAP interaction values where the method computed them (``tree_shap`` with
+    ``interactions=True``): the diagonal is each feature's main effect, ``[i, j] + [j, i]``
+    the interaction of features i and j; None otherwise.
 
     Identity, so that metrics refuse an explanation of another model or instance:
     ``model_id`` fingerprints the explainer's model (see ``xplain._identity``: for plain
     callables it is only valid within one process), ``instance_id`` the instance as the
     adapter encoded it; both are None for an Explanation built by hand.
 
-    Plain data: ``values``, ``prediction``, ``special`` and an array ``instance`` are
-    read-only copies, so an Explanation never changes once made (``dataclasses.replace``
-    gives a changed copy). ``==`` compares content: arrays by value, ``params`` and
-    ``diagnostics`` as :meth:`to_dict` writes them. ``Explanation.from_dict(e.to_dict())``,
-    also after a JSON round trip, equals ``e``.
+    Plain data: ``values``, ``prediction``, ``special``, ``interactions`` and an array
+    ``instance`` are read-only copies, so an Explanation never changes once made
+    (``dataclasses.replace`` gives a changed copy). ``==`` compares content: arrays by
+    value, ``params`` and ``diagnostics`` as :meth:`to_dict` writes them.
+    ``Explanation.from_dict(e.to_dict())``, also after a JSON round trip, equals ``e``.
+
+    Attributes:
+        features: The ``d`` feature names (tokens, columns, pixels ``"(r, c)"``).
+        values: Float ``[d]``, one attribution per feature.
+        target: The explained class index, ``0..C-1``.
+        target_label: The explained class's label.
+        prediction: Float ``[C]``, the model's class probabilities (a regressor's
+            outputs).
+        labels: The ``C`` class labels, in output order.
+        method: The method's name (``"integrated_gradients"``...).
+        params: Every parameter the method ran with, defaults included.
+        diagnostics: The method's quality measures and the adapter's notes.
+        n_model_evals: Model rows evaluated for this explanation, prediction included.
+        seconds: Wall-clock time of the explanation, prediction included.
+        modality: The adapter's modality: ``"text"``, ``"tabular"``, ``"image"`` or a
+            plugin's.
+        output: The explained score (``"logits"``, ``"probability"``...).
+        special: Bool ``[d]``, features never perturbed (e.g. [CLS]); empty: none.
+        instance: The instance as the adapter encoded it, or None.
+        model_id: Fingerprint of the model, or None.
+        instance_id: Fingerprint of the instance, or None.
+        display: How reports and plots draw the features (from the adapter).
+        signed: False when the values are magnitudes only.
+        interactions: Float ``[d, d]`` pairwise interaction values, or None.
     """
 
     features: list[str]
@@ -64,11 +96,24 @@ class Explanation:
     model_id: str | None = None
     instance_id: str | None = None
     display: FeatureDisplay = field(default_factory=FeatureDisplay)
+    # False when the values are magnitudes only (saliency's |gradient|, a ReLU'd map, an L2
+    # norm over embedding dimensions): reports draw them on a 0..max scale
+    signed: bool = True
+    interactions: np.ndarray | None = None  # [d, d] pairwise values, rows summing to values
 
     def __post_init__(self) -> None:
         # copies, so that neither the caller's objects nor later edits change the result
         for name in ("values", "prediction", "special"):
             object.__setattr__(self, name, _read_only(getattr(self, name)))
+        if self.interactions is not None:
+            pairs = _read_only(np.asarray(self.interactions, dtype=np.float64))
+            n = len(self.features)
+            if pairs.shape != (n, n):
+                raise InvalidInputError(
+                    f"Explanation.interactions must be a [{n}, {n}] matrix (one row and one "
+                    f"column per feature); got shape {pairs.shape}. Pass None for none."
+                )
+            object.__setattr__(self, "interactions", pairs)
         if isinstance(self.instance, np.ndarray) and self.instance.flags.writeable:
             object.__setattr__(self, "instance", _read_only(self.instance))
         for name, kind in (("features", list), ("labels", list), ("params", dict),
@@ -97,8 +142,27 @@ class Explanation:
 
     @property
     def base_value(self) -> float | None:
-        """The expected output / baseline score the values add up from, where the method
-        defines one (``diagnostics["base_value"]``, e.g. SHAP methods); else None."""
+        """The score the values add up from (``diagnostics["base_value"]``), in the units of
+        ``output``; None where the method has no additive reference.
+
+        * ``kernel_shap``, ``exact_shapley``, ``tree_shap``, ``deepshap``,
+          ``gradient_shap``: the expected output over the background (its weighted mean
+          score); ``base_value + sum(values)`` is f(x) up to ``efficiency_gap`` /
+          ``completeness_gap`` (gradient_shap: a Monte-Carlo estimate);
+        * ``integrated_gradients``, ``deeplift``: f(baseline), the same up to
+          ``completeness_gap`` (see ``completeness_note`` when the adapter's aggregation
+          per feature does not add up, e.g. an L2 norm);
+        * ``lime``: the surrogate's intercept (its prediction with every feature off); the
+          values add up from it to ``diagnostics["local_prediction"]``, not to f(x): the
+          gap is the surrogate's fit error. None without bins
+          (``discretize_continuous=False``), where the values are slopes over z-scores;
+        * None for ``saliency``, ``input_x_gradient``, ``smoothgrad`` and any method in a
+          noise wrapper (Smooth IG: the values average attributions of noisy copies of x),
+          ``occlusion``, ``grad_cam``, ``guided_backprop``, ``guided_grad_cam``, ``xrai``.
+
+        A restricted explanation (``es[:, names]``) keeps it, and records the left-out
+        features' sum in ``diagnostics["restricted"]``.
+        """
         return self.diagnostics.get("base_value")
 
     @property
@@ -146,7 +210,8 @@ class Explanation:
         )
 
     def top(self, k: int = 10, *, include_special: bool = False) -> pd.DataFrame:
-        """The ``k`` features with the largest |value|, largest first."""
+        """The ``k`` features with the largest |value|, largest first (a DataFrame as
+        :meth:`to_frame`); ``include_special`` keeps special tokens such as [CLS]."""
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise InvalidParameterError(f"The 'k' parameter of top must be an int >= 1. Got {k!r}.")
         frame = self.to_frame()
@@ -164,9 +229,11 @@ class Explanation:
         (an image's pixels) and can be evaluated: text as is, an array as
         ``{"array": nested lists, "dtype": ...}``, a row as ``{"mapping": [[column, value],
         ...]}``. ``display`` is :meth:`FeatureDisplay.to_dict`. ``n_features`` and
-        ``image_shape`` are there for readers; from_dict derives them.
+        ``image_shape`` are there for readers; from_dict derives them. ``interactions``
+        (nested lists) is written only where there are some.
         """
-        for name in ("values", "prediction"):
+        pairs = ("interactions",) if self.interactions is not None else ()
+        for name in ("values", "prediction", *pairs):
             bad = int((~np.isfinite(np.asarray(getattr(self, name), dtype=np.float64))).sum())
             if bad:
                 raise ModelOutputError(
@@ -196,12 +263,14 @@ class Explanation:
                 "instance_id": self.instance_id,
                 "instance": _plain_instance(self.instance),
                 "display": self.display.to_dict(),
+                "signed": self.signed,
+                **{name: getattr(self, name) for name in pairs},
             }
         )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Explanation:
-        """The Explanation :meth:`to_dict` wrote, also after ``json.loads(json.dumps(...))``.
+        """The Explanation :meth:`to_dict` wrote (``data``), also after a JSON round trip.
 
         ``Explanation.from_dict(e.to_dict()) == e``; ``params`` and ``diagnostics`` come
         back as JSON values (arrays as lists, NaN as None). A dict without ``"instance"``
@@ -246,6 +315,8 @@ class Explanation:
                 model_id=data.get("model_id"),
                 instance_id=data.get("instance_id"),
                 display=_display_from_plain(data),
+                signed=bool(data.get("signed", True)),  # dicts written before: signed
+                interactions=_pairs(data.get("interactions"), n),
             )
         except InvalidInputError:
             raise
@@ -268,20 +339,35 @@ class Explanation:
             )
         return explanation
 
-    def to_html(self, *, full_page: bool = False) -> str:
-        """Self-contained HTML (inline CSS, no scripts, every data string escaped)."""
+    def to_html(self, *, full_page: bool = False, max_features: int = 10) -> str:
+        """Self-contained HTML (inline CSS, no scripts, every data string escaped).
+
+        ``full_page``: a standalone page rather than a fragment (Jupyter);
+        ``max_features``: features with a bar of their own (the largest |values|; one more
+        row sums the others), where features are drawn as bars.
+        """
         from xplain.report.render import render_explanation
 
-        return render_explanation(self, full_page=full_page)
+        return render_explanation(self, full_page=full_page, max_features=max_features)
 
     def _repr_html_(self) -> str:
         return self.to_html()
 
-    def save_html(self, path: str | Path) -> Path:
-        """Write a standalone HTML page and return its path."""
+    def save_html(self, path: str | Path, *, max_features: int = 10) -> Path:
+        """Write a standalone HTML page to ``path`` and return the path (``max_features``:
+        see :meth:`to_html`)."""
         from xplain.report.render import save_page
 
-        return save_page(path, self.to_html(full_page=True))
+        return save_page(path, self.to_html(full_page=True, max_features=max_features))
+
+    def plot(self, kind: str | None = None, **kwargs: Any) -> Any:
+        """Draw with matplotlib and return the Axes (:func:`xplain.plot.explanation`):
+        ``kind`` None picks by display (tokens, image, else a waterfall), or ``"bar"``,
+        ``"waterfall"``, ``"text"``, ``"image"``, ``"interactions"``; ``kwargs`` go to that
+        plot (e.g. ``ax``, ``max_display``). Never calls ``plt.show()``."""
+        from xplain.plot import explanation
+
+        return explanation(self, kind=kind, **kwargs)
 
     def __repr__(self) -> str:
         best = self.top(3)
@@ -386,6 +472,26 @@ def _numbers(values: Any, name: str, n: int) -> np.ndarray:
             f"{'feature' if name == 'values' else 'label'}); got shape {array.shape} with "
             f"{int((~np.isfinite(array)).sum())} missing or non-finite. Pass the dict written "
             "by Explanation.to_dict."
+        )
+    return array
+
+
+def _pairs(values: Any, n: int) -> np.ndarray | None:
+    """``values`` as a finite float64 ``[n, n]`` matrix (None stays None), else
+    InvalidInputError."""
+    if values is None:
+        return None
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidInputError(
+            f"Explanation.from_dict needs numbers in 'interactions': {err}."
+        ) from err
+    if array.shape != (n, n) or not np.isfinite(array).all():
+        raise InvalidInputError(
+            f"Explanation.from_dict needs a [{n}, {n}] matrix of finite numbers in "
+            f"'interactions' (one row and column per feature); got shape {array.shape}. Pass "
+            "the dict written by Explanation.to_dict."
         )
     return array
 

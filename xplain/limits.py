@@ -29,7 +29,14 @@ __all__ = ["Limits", "check_memory", "check_rows", "current", "override", "set_d
 
 @dataclass(frozen=True)
 class Limits:
-    """Ceilings on one call: model rows it plans to evaluate, bytes of one array it holds."""
+    """Ceilings on one call: model rows it plans to evaluate, bytes of one array it holds.
+
+    Attributes:
+        max_model_rows: The most model rows one explanation (or one metric call) may
+            plan to evaluate (default 10,000,000).
+        max_memory_bytes: The most bytes one array a method materialises at once may take
+            (default 2 GiB).
+    """
 
     max_model_rows: int = 10_000_000
     max_memory_bytes: int = 2 << 30
@@ -81,7 +88,13 @@ def override(**changes: int) -> Iterator[Limits]:
 def check_rows(owner: str, rows: int, fix: str) -> None:
     """Refuse a call planning ``rows`` model rows above ``max_model_rows``.
 
-    ``fix`` says which parameter to lower, e.g. "lower n_steps".
+    Args:
+        owner: Who plans the rows (a method or metric name), for the message.
+        rows: The model rows the call would evaluate.
+        fix: What to lower, for the message, e.g. "lower n_steps".
+
+    Raises:
+        ResourceLimitError: ``rows`` exceeds ``current().max_model_rows``.
     """
     limit = current().max_model_rows
     if rows > limit:
@@ -93,7 +106,16 @@ def check_rows(owner: str, rows: int, fix: str) -> None:
 
 
 def check_memory(owner: str, n_bytes: int, fix: str) -> None:
-    """Refuse an array of ``n_bytes`` above ``max_memory_bytes``; ``fix`` as in check_rows."""
+    """Refuse an array of ``n_bytes`` above ``max_memory_bytes``.
+
+    Args:
+        owner: Who would allocate the array (a method or metric name), for the message.
+        n_bytes: The size of the array in bytes.
+        fix: What to lower, for the message, e.g. "lower internal_batch_size".
+
+    Raises:
+        ResourceLimitError: ``n_bytes`` exceeds ``current().max_memory_bytes``.
+    """
     limit = current().max_memory_bytes
     if n_bytes > limit:
         raise ResourceLimitError(

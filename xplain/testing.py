@@ -72,17 +72,20 @@ class _Case:
 def check_method(cls: type[Method], params: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Run the conformance and known-truth checks on the method class ``cls``.
 
-    Parameters
-    ----------
-    cls
-        A subclass of :class:`~xplain.extend.GradientMethod` or
-        :class:`~xplain.extend.PerturbationMethod` (registered or not).
-    params
-        Parameters to construct it with for the runs (e.g. fewer samples, to be quick);
-        a declared ``seed`` defaults to 0 here so that runs repeat.
+    Args:
+        cls: A subclass of :class:`~xplain.extend.GradientMethod` or
+            :class:`~xplain.extend.PerturbationMethod` (registered or not).
+        params: Parameters to construct it with for the runs (e.g. fewer samples, to be
+            quick); a declared ``seed`` defaults to 0 here so that runs repeat.
 
-    Returns ``{check name: "passed" or "skipped: why"}``; raises :class:`MethodCheckError`
-    (an ``AssertionError``) naming the first check that fails.
+    Returns:
+        ``{check name: "passed" or "skipped: why"}``.
+
+    Raises:
+        MethodCheckError: (an ``AssertionError``) names the first check that fails.
+        InvalidParameterError: ``cls`` is not a Method subclass.
+        MethodNotApplicableError: ``cls`` runs on a view other than the differentiable
+            or the interpretable one.
     """
     if not (isinstance(cls, type) and issubclass(cls, Method)):
         raise InvalidParameterError(

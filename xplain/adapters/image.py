@@ -71,7 +71,29 @@ def _is_mean(value: Any) -> bool:
 
 
 class ImageAdapter(TorchModelAdapter):
-    """Explain a torch image classifier pixel by pixel (gradients) or by superpixels."""
+    """Explain a torch image classifier pixel by pixel (gradients) or by superpixels.
+
+    Args:
+        model: A torch module mapping images ``[N, C, H, W]`` (after ``preprocess``) to
+            class scores ``[N, K]``.
+        **params: ``preprocess`` (a differentiable callable: pixels in [0, 1] -> the
+            model's input, e.g. normalisation; None: none), ``channel_aggregation``
+            (``"max_abs"``, ``"sum"`` or ``"l2"``: channels -> one value per pixel;
+            default ``"max_abs"``), ``baseline`` (the reference and removed-pixel image:
+            ``"black"``, ``"blurred"``, ``"mean"`` or ``"uniform"``; default ``"black"``),
+            ``mean`` (the dataset's mean colour in [0, 1], a float or one per channel,
+            with ``baseline="mean"`` only), ``blur_sigma`` (Gaussian blur in pixels, > 0,
+            with ``baseline="blurred"`` only; None: max(H, W) / 10), ``seed`` (noise of
+            ``baseline="uniform"``; default 0), ``segmentation`` (the superpixels of the
+            perturbation methods: ``"slic"``, ``"felzenszwalb"``, ``"quickshift"`` or
+            ``"grid"``; default ``"slic"``), ``segmentation_params`` (a dict of keyword
+            arguments of the algorithm), ``labels`` (class names in output order) and
+            ``batch_size`` (images per model call; None: about 4M input values a call).
+
+    Raises:
+        InvalidParameterError: a parameter is unknown or out of range, ``mean`` or
+            ``blur_sigma`` is given without its baseline, or a label repeats.
+    """
 
     modality: ClassVar[str] = "image"
     parameters: ClassVar[dict[str, Param]] = {
@@ -154,6 +176,12 @@ class ImageAdapter(TorchModelAdapter):
         A 3-D array or tensor is refused: it is one image (``[H, W, C]``, ``[C, H, W]``),
         which would otherwise be split into rows or channels, or an ambiguous stack of
         grey images.
+
+        Args:
+            instances: The batch passed to ``explain_batch``.
+
+        Raises:
+            InvalidInputError: a 3-D array or tensor, or a batch that is not iterable.
         """
         if isinstance(instances, np.ndarray | torch.Tensor) and instances.ndim != 4:
             layout = "[N, H, W, C]" if isinstance(instances, np.ndarray) else "[N, C, H, W]"
@@ -179,7 +207,11 @@ class ImageAdapter(TorchModelAdapter):
         )
 
     def display(self, encoded: Encoded) -> FeatureDisplay:
-        """A pixel grid ``[H, W]`` (one feature per pixel, row-major) over the image."""
+        """A pixel grid ``[H, W]`` (one feature per pixel, row-major) over the image.
+
+        Args:
+            encoded: The image, from :meth:`encode`.
+        """
         height, width = np.shape(encoded.instance)[:2]
         return FeatureDisplay("grid", shape=(height, width))
 
@@ -262,7 +294,12 @@ class ImageAdapter(TorchModelAdapter):
         )
 
     def aggregate(self, attributions: torch.Tensor) -> np.ndarray:
-        """``[C, H, W]`` per-channel attributions -> ``[H * W]`` per-pixel values."""
+        """Per-channel attributions -> per-pixel values ``[H * W]``, by
+        ``channel_aggregation``.
+
+        Args:
+            attributions: Attributions ``[C, H, W]`` (a tensor or array).
+        """
         attr = np.asarray(torch.as_tensor(attributions).detach().double().cpu())
         rule = self.params["channel_aggregation"]
         if rule == "sum":
@@ -277,7 +314,12 @@ class ImageAdapter(TorchModelAdapter):
     # -- perturbation view -----------------------------------------------------------------
     def interpretable_view(self, encoded: Encoded, output: str) -> InterpretableView:
         """Masks over the segments; its map spreads a segment's value over its pixels
-        (value / area) and sums pixel values per segment back (:class:`Groups`)."""
+        (value / area) and sums pixel values per segment back (:class:`Groups`).
+
+        Args:
+            encoded: The image, from :meth:`encode` (its segments are cached in it).
+            output: The explained score, one of :attr:`outputs`.
+        """
         if "segments" not in encoded.data:
             encoded.data["segments"] = self.segments(encoded.instance).reshape(-1)
         segments = encoded.data["segments"]  # [H * W]

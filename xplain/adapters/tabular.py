@@ -2,7 +2,8 @@
 
 Models: scikit-learn estimators and Pipelines (a ColumnTransformer may one-hot encode;
 explanations stay per original column), xgboost / lightgbm sklearn models, torch
-networks over :class:`TabularEncoder`'s numeric encoding, and any ``f(DataFrame)``.
+networks over the numeric columns or the encoding they were trained on (``encoder=``), and
+any ``f(DataFrame)``.
 
 The model is held by one backend object chosen at construction (torch network,
 scikit-learn estimator or Pipeline, any callable: :mod:`xplain.adapters._tabular_backends`),
@@ -23,10 +24,10 @@ Views:
   (:mod:`xplain.adapters._tabular_model_space`, checked at setup against the whole
   Pipeline). The view also carries the training rows (:class:`~xplain.views.TrainingData`),
   from which LIME draws its neighbourhood.
-* differentiable (torch models): the encoded row, the weighted mean encoded background
-  row as baseline, the encoded background rows with their weights (DeepSHAP and
-  GradientSHAP explain ``f(x) - E_w f(b)``, as the perturbation view), and attributions
-  of a one-hot group summed to its column.
+* differentiable (torch models): the row as the network takes it (raw columns or
+  encoded), the weighted mean of the background rows so taken as baseline, those rows
+  with their weights (DeepSHAP and GradientSHAP explain ``f(x) - E_w f(b)``, as the
+  perturbation view), and attributions of a one-hot group summed to its column.
 * tree (tree ensembles, possibly after a Pipeline's preprocessing): the row and the
   background in the model's own columns, for shap's TreeExplainer.
 """
@@ -48,14 +49,16 @@ from xplain._validation import (
     Interval,
     Options,
     Param,
+    Satisfies,
     validate_params,
 )
 from xplain.adapters._once import built_once, shared_property
 from xplain.adapters._tabular_backends import TabularBackend, backend_for
 from xplain.adapters._tabular_background import METHODS, summarise
-from xplain.adapters._tabular_encoder import TabularEncoder
+from xplain.adapters._tabular_encoder import Encoding, TabularEncoder
 from xplain.adapters._tabular_hybrids import HybridScorer
 from xplain.adapters._tabular_rows import EncodedRow, RowMemo
+from xplain.adapters._tabular_scaler import scaler_encoder, torch_pipeline
 from xplain.adapters._tabular_schema import TabularSchema, _as_frame
 from xplain.adapters._tabular_trees import TreeParts
 from xplain.adapters.base import (
@@ -84,8 +87,32 @@ class TabularAdapter(Adapter):
     ``data`` (``background_method``: ``"kmeans"`` as ``shap.kmeans``, or ``"sample"``;
     see :mod:`xplain.adapters._tabular_background`). LIME's sampling options are ``lime``'s
     (``discretize_continuous``, ``discretizer``, ``sample_around_instance``).
-    A torch model is called on ``encoder.transform(rows)``: pass the fitted
-    :class:`TabularEncoder` it was trained with (else one is fitted on ``data``).
+    A torch model is called on what the user gives it. Without ``encoder=`` it gets the
+    raw columns in column order, as floats of its parameters' dtype, unstandardised (bool
+    columns as 0 / 1); data with string / object / category columns is then refused, as a
+    network needs numbers. A network trained on an encoding is called on
+    ``encoder.transform(rows)``: pass the fitted :class:`TabularEncoder` it was trained
+    with, or the fitted scikit-learn scaler of its numeric columns (``StandardScaler`` ...),
+    also as a Pipeline ending in the network (see :mod:`xplain.adapters._tabular_scaler`).
+
+    Args:
+        model: A scikit-learn estimator or Pipeline, an xgboost / lightgbm sklearn model,
+            a torch network (over the raw numeric columns, or over ``encoder``'s encoding),
+            or any callable ``f(DataFrame)`` -> scores.
+        data: Training rows (a DataFrame or 2-D array): the background and the column
+            schema; required.
+        **params: ``feature_names`` (column names of array ``data``), ``categorical``
+            (further categorical columns, by name or position), ``labels`` (names of the
+            model's outputs), ``background_size`` (default 100), ``background_method``
+            (``"kmeans"`` or ``"sample"``), ``seed`` (of k-means or the sample; default
+            0), ``encoder`` (a fitted :class:`TabularEncoder` or scaler, torch models
+            only; None: the raw columns) and ``max_batch_rows`` (rows per model call;
+            default 65536).
+
+    Raises:
+        InvalidParameterError: ``data`` is None, a parameter is unknown or out of range,
+            ``categorical`` is given with a fitted ``encoder``, or a torch network without
+            ``encoder`` has data with non-numeric columns.
     """
 
     modality: ClassVar[str] = "tabular"
@@ -108,9 +135,12 @@ class TabularAdapter(Adapter):
         "seed": Param(0, SEED, doc="seed of k-means / the sample"),
         "encoder": Param(
             None,
-            InstanceOf((TabularEncoder,), "a TabularEncoder"),
+            Satisfies(
+                lambda v: isinstance(v, TabularEncoder) or callable(getattr(v, "transform", None)),
+                "a TabularEncoder or a fitted scikit-learn scaler",
+            ),
             NONE,
-            doc="the encoding a torch model was trained on",
+            doc="the encoding a torch model was trained on (None: the raw numeric columns)",
         ),
         "max_batch_rows": Param(65536, Interval(int, 1), doc="rows per model call"),
     }
@@ -123,8 +153,8 @@ class TabularAdapter(Adapter):
                 "A tabular explainer needs background rows: Explainer(model, data=X_train) "
                 "(a DataFrame or 2-D array of training rows)."
             )
-        encoder = p["encoder"]
-        if encoder is not None:
+        model, encoder = _torch_model(model, p["encoder"])
+        if isinstance(encoder, TabularEncoder):
             if p["categorical"] is not None:
                 raise InvalidParameterError(
                     "Pass 'categorical' to TabularEncoder(categorical=...), not with encoder=: "
@@ -136,6 +166,8 @@ class TabularAdapter(Adapter):
         else:
             self.schema, frame = TabularSchema.from_data(data, p["feature_names"], p["categorical"])
         self.data = self.schema.to_matrix(frame, "data")  # [N, d]
+        if encoder is not None and not isinstance(encoder, TabularEncoder):
+            encoder = scaler_encoder(encoder, self.schema, self.data)
         self.background = summarise(
             self.data, self.schema, p["background_size"], p["background_method"], p["seed"]
         )
@@ -144,7 +176,7 @@ class TabularAdapter(Adapter):
             model, self.schema, self.data, self.background.rows, p["labels"], encoder
         )
         self.model = self.backend.model  # its n_evals counts the rows evaluated
-        self.encoder: TabularEncoder | None = self.backend.encoder
+        self.encoder: Encoding | None = self.backend.encoder
         self._labels = self.backend.labels
         _check_unique_labels(self._labels)
         self._background_cache: dict[str, np.ndarray] = {}  # [K, C] background scores per output
@@ -206,7 +238,11 @@ class TabularAdapter(Adapter):
         return self.predict_batch([encoded])[0]
 
     def display(self, encoded: Encoded) -> FeatureDisplay:
-        """One bar per column, the row's value beside it."""
+        """One bar per column, the row's value beside it.
+
+        Args:
+            encoded: The row, from :meth:`encode`.
+        """
         return FeatureDisplay("bars", shown=tuple(encoded.instance.values()))  # column order
 
     def predict_batch(self, encoded: Sequence[Encoded]) -> np.ndarray:
@@ -214,7 +250,16 @@ class TabularAdapter(Adapter):
         return self._row_scores(encoded, output)  # [n, C]
 
     def split_batch(self, instances: Any) -> list[Any]:
-        """Rows of a DataFrame (as ``{column: value}``) or of a 2-D array; else its items."""
+        """Rows of a DataFrame (as ``{column: value}``) or of a 2-D array; else its items.
+
+        Args:
+            instances: The batch passed to ``explain_batch``: a DataFrame, a 2-D array or
+                tensor, or a list of rows.
+
+        Raises:
+            InvalidInputError: a DataFrame with a repeated column, or an array that is
+                not 2-D.
+        """
         if isinstance(instances, pd.DataFrame):
             if instances.columns.duplicated().any():
                 dup = instances.columns[instances.columns.duplicated()][0]
@@ -230,11 +275,21 @@ class TabularAdapter(Adapter):
         return super().split_batch(instances)
 
     def scores(self, rows: np.ndarray, output: str) -> np.ndarray:
-        """Explained scores ``[n, C]`` of schema-matrix rows ``[n, d]``, in large calls."""
+        """Explained scores ``[n, C]`` of schema-matrix rows, in calls of at most
+        ``max_batch_rows`` rows.
+
+        Args:
+            rows: Rows ``[n, d]`` of the schema matrix (numbers, categories as codes).
+            output: The explained score, one of :attr:`outputs`.
+        """
         return self._chunked(self.backend.scores, rows, output)
 
     def base_scores(self, output: str) -> np.ndarray:
-        """E f(background) ``[C]``: weighted mean score of the background rows (cached)."""
+        """E f(background) ``[C]``: weighted mean score of the background rows (cached).
+
+        Args:
+            output: The explained score, one of :attr:`outputs`.
+        """
         return self.background.weights @ self._background_scores(output)
 
     def _background_scores(self, output: str) -> np.ndarray:
@@ -310,7 +365,8 @@ class TabularAdapter(Adapter):
         background = backend.encode(self.background.rows)  # [K, m]
         weights = torch.as_tensor(self.background.weights, dtype=background.dtype)
         baseline = (weights[:, None] * background).sum(0, keepdim=True)  # [1, m]
-        # noise scale: each encoded column's (weighted) standard deviation over the background
+        # noise scale: each input column's (weighted) standard deviation over the background,
+        # in the network's units (raw columns: the data's own units)
         spread = (weights[:, None] * (background - baseline) ** 2).sum(0, keepdim=True).sqrt()
         return DifferentiableView(
             inputs=inputs,
@@ -334,6 +390,13 @@ class TabularAdapter(Adapter):
 
         The views share the estimator, the background and ``to_features``, so a batched
         method can stack their rows and explain them in one pass.
+
+        Args:
+            encoded: The rows, from :meth:`encode`.
+            output: The explained score, one of :attr:`outputs`.
+
+        Raises:
+            MethodNotApplicableError: the model is not a tree ensemble.
         """
         backend = self.backend
         parts = backend.trees
@@ -400,6 +463,21 @@ class TabularAdapter(Adapter):
         step = self.params["max_batch_rows"]
         chunks = [scores(rows[i : i + step], output) for i in range(0, len(rows), step)]
         return np.concatenate(chunks)
+
+
+def _torch_model(model: Any, encoder: Any) -> tuple[Any, Any]:
+    """The model and its encoding: a Pipeline ending in a torch network gives the network,
+    encoded by the Pipeline's other steps (refused together with an ``encoder=``)."""
+    network, preprocessing = torch_pipeline(model)
+    if preprocessing is None:
+        return network, encoder
+    if encoder is not None:
+        raise InvalidParameterError(
+            "The model is a Pipeline ending in a torch network, whose steps before it are "
+            "its encoding, and encoder= was given too. Pass one of them: the Pipeline alone, "
+            "or the network with encoder=."
+        )
+    return network, preprocessing
 
 
 def _refuse_lime_options(params: dict[str, Any]) -> None:

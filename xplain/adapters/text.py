@@ -33,7 +33,26 @@ TOKEN_DISPLAY = FeatureDisplay("tokens", options={"continuation": "##", "word_st
 
 
 class TextAdapter(TorchModelAdapter):
-    """Explain a Hugging Face sequence classifier token by token (or word by word)."""
+    """Explain a Hugging Face sequence classifier token by token (or word by word).
+
+    Args:
+        model: A transformers sequence-classification model (with
+            ``get_input_embeddings()`` and a config).
+        tokenizer: Its tokenizer (a fast tokenizer for ``merge_subwords``).
+        **params: ``aggregation`` (``"sum"``, ``"l2"`` or ``"mean"`` over the hidden
+            dimension: embedding attributions -> one value per token; default
+            ``"sum"``), ``merge_subwords`` (bool, one feature per word; default False),
+            ``baseline`` (the reference embeddings of gradient methods: ``"pad"``,
+            ``"mask"`` or ``"zero"``; default ``"pad"``), ``replacement`` (how a
+            perturbation hides a token: ``"mask"``, ``"pad"`` or ``"remove"``; default
+            ``"mask"``), ``max_length`` (int >= 2: truncate longer texts; None: the
+            model's limit).
+
+    Raises:
+        InvalidParameterError: a parameter is unknown or out of range, the model is not
+            a sequence classifier, or ``max_length`` leaves no room past the special
+            tokens.
+    """
 
     modality: ClassVar[str] = "text"
     parameters: ClassVar[dict[str, Param]] = {
@@ -119,7 +138,12 @@ class TextAdapter(TorchModelAdapter):
         )
 
     def display(self, encoded: Encoded) -> FeatureDisplay:
-        """A strip of tokens (or words), sub-word markers as the tokenizer writes them."""
+        """A strip of tokens (or words), sub-word markers as the tokenizer writes them.
+
+        Args:
+            encoded: The text, from :meth:`encode` (the display is the same for every
+                text).
+        """
         return TOKEN_DISPLAY
 
     def _require_content(

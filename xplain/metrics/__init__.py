@@ -63,6 +63,17 @@ class MetricInfo:
     the adapter's views, so any adapter), ``"torch_module"``, ``"explanations"`` (two
     explanations of one prediction), ``"refittable_model"`` and ``"table"`` (ROAR refits
     a scikit-learn estimator on a table).
+
+    Attributes:
+        name: The metric's name, as ``Comparison.evaluate`` and the CLI take it.
+        function: The function computing it.
+        higher_is_better: True, False, or None where neither direction is better.
+        requires: What the metric needs (see above).
+        returns: ``"scalar"``, ``"frame"`` or ``"dict"``.
+        category: What it measures: "faithfulness", "robustness", "axiom", "sanity" or
+            "agreement".
+        citation: The paper the metric comes from.
+        curve: The function giving the values the scalar summarises, or None.
     """
 
     name: str

@@ -54,6 +54,10 @@ def rank_agreement(a: Explanation, b: Explanation, *, k: int = 5) -> dict[str, f
 
     Both explanations must have the same features, target class, instance and model
     (``instance_id``, ``model_id`` where known) and finite values.
+
+    Args:
+        a: One explanation.
+        b: Another explanation of the same model, instance and target.
     """
     k = validate_params("rank_agreement", _K, {"k": k})["k"]
     if list(a.features) != list(b.features):
@@ -84,7 +88,12 @@ def rank_agreement(a: Explanation, b: Explanation, *, k: int = 5) -> dict[str, f
 
 
 def agreement_frame(explanations: Mapping[str, Explanation], *, k: int = 5) -> pd.DataFrame:
-    """:func:`rank_agreement` for every pair of methods: one row per pair."""
+    """:func:`rank_agreement` for every pair of methods: one row per pair.
+
+    Args:
+        explanations: Method name -> Explanation, all of one prediction.
+        k: How many of the largest |values| ``top_k_jaccard`` compares.
+    """
     rows = [
         {"method_a": first, "method_b": second, **rank_agreement(a, b, k=k)}
         for (first, a), (second, b) in combinations(explanations.items(), 2)

@@ -85,6 +85,11 @@ def deletion_curve(
     Black-box Models" (BMVC). Indexed by the fraction of features removed, from 0 (the
     input) to 1 (every feature removed); ``n_steps`` points after the first (None: one
     feature per step).
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
     """
     p = validate_params("deletion_auc", _CURVE, {"n_steps": n_steps, "batch_size": batch_size})
     return _curve(masked_scores(explainer, explanation, p["batch_size"]), p["n_steps"], True)
@@ -97,7 +102,14 @@ def deletion_auc(
     n_steps: int | None = None,
     batch_size: int | None = None,
 ) -> float:
-    """Area under :func:`deletion_curve` over [0, 1] (trapezoids); lower is better."""
+    """Area under :func:`deletion_curve` over [0, 1] (trapezoids); lower is better.
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        n_steps: Points of the curve after the first (None: one feature per step).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
+    """
     return _area(deletion_curve(explainer, explanation, n_steps=n_steps, batch_size=batch_size))
 
 
@@ -111,6 +123,12 @@ def insertion_curve(
     """Score as features are inserted, into the all-removed input, by decreasing attribution.
 
     Petsiuk et al. (2018), RISE. Indexed by the fraction of features present, 0 to 1.
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        n_steps: Points of the curve after the first (None: one feature per step).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
     """
     p = validate_params("insertion_auc", _CURVE, {"n_steps": n_steps, "batch_size": batch_size})
     return _curve(masked_scores(explainer, explanation, p["batch_size"]), p["n_steps"], False)
@@ -123,7 +141,14 @@ def insertion_auc(
     n_steps: int | None = None,
     batch_size: int | None = None,
 ) -> float:
-    """Area under :func:`insertion_curve` over [0, 1] (trapezoids); higher is better."""
+    """Area under :func:`insertion_curve` over [0, 1] (trapezoids); higher is better.
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        n_steps: Points of the curve after the first (None: one feature per step).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
+    """
     return _area(insertion_curve(explainer, explanation, n_steps=n_steps, batch_size=batch_size))
 
 
@@ -163,6 +188,12 @@ def comprehensiveness_curve(
 
     DeYoung et al. (2020), "ERASER: A Benchmark to Evaluate Rationalized NLP Models"
     (ACL). The top ``ceil(k d)`` features by attribution form the rationale (at least one).
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        fractions: Fractions k of the features removed (ERASER: 1, 5, 10, 20, 50%).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
     """
     return _eraser("comprehensiveness", explainer, explanation, fractions, batch_size)
 
@@ -174,7 +205,13 @@ def comprehensiveness(
     fractions: tuple[float, ...] = ERASER_FRACTIONS,
     batch_size: int | None = None,
 ) -> float:
-    """ERASER's aggregate comprehensiveness: the mean over ``fractions`` (AOPC)."""
+    """ERASER's aggregate comprehensiveness: the mean over ``fractions`` (AOPC).
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
+    """
     curve = comprehensiveness_curve(
         explainer, explanation, fractions=fractions, batch_size=batch_size
     )
@@ -191,6 +228,12 @@ def sufficiency_curve(
     """``f(x) - f(only the top-k features)`` for each fraction k; lower is better.
 
     DeYoung et al. (2020), ERASER; the rationale as in :func:`comprehensiveness_curve`.
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        fractions: Fractions k of the features removed (ERASER: 1, 5, 10, 20, 50%).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
     """
     return _eraser("sufficiency", explainer, explanation, fractions, batch_size)
 
@@ -202,7 +245,13 @@ def sufficiency(
     fractions: tuple[float, ...] = ERASER_FRACTIONS,
     batch_size: int | None = None,
 ) -> float:
-    """ERASER's aggregate sufficiency: the mean over ``fractions`` (AOPC)."""
+    """ERASER's aggregate sufficiency: the mean over ``fractions`` (AOPC).
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
+    """
     curve = sufficiency_curve(explainer, explanation, fractions=fractions, batch_size=batch_size)
     return float(curve.mean())
 
@@ -246,6 +295,12 @@ def faithfulness_correlation(
     (uniform, without replacement; None: a quarter of the features), correlate
     ``sum_{i in S} a_i`` with ``f(x) - f(x without S)``. Higher is better; NaN when
     either side does not vary (e.g. fewer than two features).
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        seed: Seed of the random draws (None: not reproducible).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
     """
     p = validate_params(
         "faithfulness_correlation",
@@ -310,6 +365,13 @@ def infidelity(
     reversed explanation is not rescued by a negative scale; so methods of different
     scales (|gradient| and Shapley values) compare fairly.
     Lower is better; in squared units of the explained score.
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        n_perturbations: Random removals drawn.
+        seed: Seed of the random draws (None: not reproducible).
+        batch_size: Masked inputs per model call (None: as ``xplain.limits`` allow).
     """
     p = validate_params(
         "infidelity",
@@ -351,6 +413,10 @@ def completeness_gap(explainer: Explainer, explanation: Explanation) -> float:
     its word; one that reports only an ``efficiency_gap`` is measured on the
     interpretable view (reference = every feature removed). NaN for methods that do not
     claim the property (saliency, LIME, occlusion...).
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
     """
     encode_again(explainer, explanation)  # refuse another model's or instance's explanation
     diagnostics = explanation.diagnostics

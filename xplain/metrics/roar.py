@@ -56,6 +56,12 @@ def remove_and_retrain(
     its own top features. ``X`` is numeric (a DataFrame keeps its column names). An
     ``importance`` Series (index) or DataFrame (columns) of column names is aligned with
     ``X``'s columns by name.
+
+    Args:
+        y: The targets of the rows ``X``.
+        fractions: Fractions k of the features removed (ERASER: 1, 5, 10, 20, 50%).
+        test_size: Fraction of the rows held out for scoring.
+        seed: Seed of the random draws (None: not reproducible).
     """
     p = validate_params(
         "remove_and_retrain",

@@ -56,6 +56,11 @@ def max_sensitivity(
     so the change measured is the model's, not the sampler's. Each re-explanation is
     costed as the original's ``n_model_evals``; beyond ``xplain.limits`` the call is
     refused (ResourceLimitError) before any model call.
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        seed: Seed of the random draws (None: not reproducible).
     """
     p = validate_params(
         "max_sensitivity", _SENSITIVITY, {"n_samples": n_samples, "radius": radius, "seed": seed}

@@ -55,6 +55,11 @@ def model_parameter_randomisation(
     so activations keep their scale while the learned structure is destroyed. One
     re-explanation per layer group, each costed as the original's ``n_model_evals``: beyond
     ``xplain.limits`` the call is refused before the model is copied.
+
+    Args:
+        explainer: The Explainer that made ``explanation`` (its model is run again).
+        explanation: The Explanation scored (of ``explainer``'s model).
+        seed: Seed of the random draws (None: not reproducible).
     """
     p = validate_params(
         "model_parameter_randomisation", _RANDOMISATION, {"layers": layers, "seed": seed}
@@ -101,7 +106,12 @@ def model_parameter_randomisation(
 def layer_groups(
     model: torch.nn.Module, layers: Sequence[str] | None = None
 ) -> list[tuple[str, list[torch.nn.Parameter]]]:
-    """The blocks randomised by :func:`model_parameter_randomisation`, top first."""
+    """The blocks randomised by :func:`model_parameter_randomisation`, top first.
+
+    Args:
+        model: The torch model whose layers are grouped.
+        layers: Module names to randomise, top first (None: every module with parameters).
+    """
     modules = dict(model.named_modules())
     if layers is not None:
         unknown = [name for name in layers if name not in modules]

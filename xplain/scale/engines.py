@@ -202,7 +202,7 @@ def dask_client(engine: Any) -> Any:
     except ImportError as err:
         raise MissingDependencyError(
             "engine='dask' needs Dask: pip install 'dask[distributed]' (or pip install "
-            "'xplain[dask]')."
+            "'xplain-xai[dask]')."
         ) from err
     return engine if isinstance(engine, Client) else None
 

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from xplain._identity import config_fingerprint
+from xplain._progress import progress_bar
 from xplain._version import __version__
 from xplain.errors import InvalidParameterError, PartitionsFailedError
 from xplain.explanation import jsonable
@@ -136,8 +136,8 @@ def explain_dataset(
             yield i, source.partition(*bounds[i])
 
     failed: dict[int, str] = {}
-    bar = tqdm(total=source.n_rows, initial=source.n_rows - sum(b - a for a, b in
-               (bounds[i] for i in todo)), disable=not progress, desc=method, unit="row")
+    bar = progress_bar(total=source.n_rows, initial=source.n_rows - sum(b - a for a, b in
+                       (bounds[i] for i in todo)), disable=not progress, desc=method, unit="row")
     try:
         if client is None and engine == "serial":
             outcomes = engines.run_serial(explainer, spec, tasks())

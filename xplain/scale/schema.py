@@ -13,8 +13,8 @@ Columns, in order:
   ``std_err:<feature>`` when the method reports standard errors; otherwise
   list columns: ``tokens`` (a token strip) or ``features``, ``values`` and ``std_err``;
 * ``explanation``: the rest of :meth:`Explanation.to_dict` as JSON (params, all
-  diagnostics, the instance, its display...), so that :func:`to_explanation` gives back the
-  Explanation itself.
+  diagnostics, the instance, its display, tree_shap's ``interactions`` matrix where
+  asked for...), so that :func:`to_explanation` gives back the Explanation itself.
 """
 
 from __future__ import annotations
