@@ -43,4 +43,4 @@ clean:
 	rm -rf $(VENV) build *.egg-info out
 
 docs: venv
-	$(PY) -m mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site

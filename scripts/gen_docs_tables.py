@@ -2,9 +2,11 @@
 
 Writes ``docs/methods.md`` (from the method registry: each method's family, view, the
 modalities whose adapters offer that view, its declared parameters with their defaults and
-allowed values, and its paper), ``docs/metrics.md`` (from ``xplain.metrics.METRICS``) and
-``docs/cli.md`` (the ``--help`` text of every ``xplain`` command). ``tests/test_docs.py``
-fails when the committed pages differ from a fresh generation; rerun this script then:
+allowed values, and its paper), ``docs/metrics.md`` (from ``xplain.metrics.METRICS``),
+``docs/cli.md`` (the ``--help`` text of every ``xplain`` command) and the API reference
+``docs/api/*.md`` (one page per group of ``xplain.__all__`` and per public module, each
+name rendered by mkdocstrings from its docstring). ``tests/test_docs.py`` fails when the
+committed pages differ from a fresh generation; rerun this script then:
 
     .venv/bin/python scripts/gen_docs_tables.py          # rewrite the pages
     .venv/bin/python scripts/gen_docs_tables.py --check  # exit 1 if a page is stale

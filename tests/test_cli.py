@@ -197,17 +197,37 @@ def test_progress_names_each_method_on_stderr(table_files, tmp_path):
     assert "explaining" not in result.stdout
 
 
+def test_several_methods_share_one_encoding_and_prediction(table_files, monkeypatch, tmp_path):
+    import xplain.explainer
+
+    prepared = []
+    prepare = xplain.explainer.Explainer._prepare
+
+    def spy(self, *args, **kwargs):
+        prepared.append(args[0])
+        return prepare(self, *args, **kwargs)
+
+    monkeypatch.setattr(xplain.explainer.Explainer, "_prepare", spy)
+    result = run_table(
+        table_files, "--row", "2", "--methods", "occlusion,kernel_shap",
+        "--param", "kernel_shap.max_evals=64", "--background-size", "20",
+        "--out", str(tmp_path / "r.html"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert len(prepared) == 1  # Explainer.compare: one instance prepared for both methods
+
+
 def test_a_method_that_cannot_run_is_refused_before_any_other_runs(table_files, monkeypatch):
     import xplain.explainer
 
     explained = []
-    explain = xplain.explainer.Explainer.explain
+    attribute = xplain.explainer.Explainer._attribute  # what explain and compare both run
 
-    def spy(self, instance, method=None, *args, **kwargs):
+    def spy(self, prepared, method, algorithm):
         explained.append(method)
-        return explain(self, instance, method, *args, **kwargs)
+        return attribute(self, prepared, method, algorithm)
 
-    monkeypatch.setattr(xplain.explainer.Explainer, "explain", spy)
+    monkeypatch.setattr(xplain.explainer.Explainer, "_attribute", spy)
     result = run_table(table_files, "--row", "0", "--methods", "lime,tree_shap", "--evaluate")
     assert_user_error(result, "'tree_shap' cannot explain this model", "Methods that apply")
     assert explained == []

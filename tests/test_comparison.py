@@ -160,3 +160,19 @@ def test_bad_metric_parameters_are_refused(comparison):
         comparison.evaluate(["deletion_auc"], params={"deletion_auc": {"n_step": 3}})
     with pytest.raises(InvalidParameterError, match="not evaluated"):
         comparison.evaluate(["deletion_auc"], params={"infidelity": {}})
+
+
+def test_progress_names_each_method_and_reports_its_cost(explainer, capsys):
+    quiet = explainer.compare(TEXT, methods=["saliency", "occlusion"])
+    assert capsys.readouterr().err == ""  # no bar unless asked
+    shown = explainer.compare(TEXT, methods=["saliency", "occlusion"], progress=True)
+    err = capsys.readouterr().err
+    assert "explaining: saliency" in err and "explaining: occlusion" in err
+    lines = [line for line in err.splitlines() if " model evaluations" in line]
+    assert [line.split(":")[0] for line in lines] == ["saliency", "occlusion"]
+    for line, name in zip(lines, ["saliency", "occlusion"], strict=True):
+        e = shown.explanations[name]
+        assert line == f"{name}: {e.seconds:.1f} s, {e.n_model_evals} model evaluations"
+    for name in ("saliency", "occlusion"):  # the bar changes nothing else
+        np.testing.assert_array_equal(shown.explanations[name].values,
+                                      quiet.explanations[name].values)

@@ -150,8 +150,10 @@ def test_a_restricted_explanation_keeps_per_feature_arrays_and_drops_sum_diagnos
     np.testing.assert_array_equal(r.interactions, [[15.0, 13.0], [7.0, 5.0]])
     assert r.display.shown == (e.display.shown[3], e.display.shown[1])
     assert r.base_value == e.base_value
-    for gone in ("efficiency_gap", "delta"):  # about the sum of all four values
-        assert gone not in r.diagnostics
+    assert "efficiency_gap" not in r.diagnostics  # about the sum of all four values
+    # delta = f(x) - f(reference) holds whichever features are kept: f(x) stays known
+    assert r.diagnostics["delta"] == e.diagnostics["delta"]
+    assert r.base_value + r.diagnostics["delta"] == pytest.approx(e.prediction[1], abs=1e-9)
     left = r.diagnostics["restricted"]
     assert left["features_left_out"] == 2
     # the full total is still there: base + kept + left out = base + sum(all) = f(x)
@@ -271,7 +273,7 @@ def test_an_empty_batch(explainer, frame):
 
 
 def test_html_is_the_batch_report(es, tmp_path):
-    assert es.to_html(max_features=3) == BatchReport(list(es), max_features=3).to_html()
+    assert es.to_html(max_display=3) == BatchReport(list(es), max_display=3).to_html()
     assert es._repr_html_() == es.to_html()
     path = es.save_html(tmp_path / "batch.html")
     assert path.read_text(encoding="utf-8") == BatchReport(list(es)).to_html(full_page=True)
@@ -364,3 +366,56 @@ def test_smooth_ig_reports_no_base_value_of_a_noisy_copy(mlp_explainer, frame):
                                    target=1)
     assert plain.base_value is not None and smooth.base_value is None
     assert "delta" not in smooth.diagnostics
+
+
+# -- Parquet -------------------------------------------------------------------------------
+def test_parquet_round_trip_of_table_rows(es, frame, tmp_path):
+    from sklearn.ensemble import RandomForestRegressor
+
+    y = frame.age * frame.income + frame.hours
+    forest = RandomForestRegressor(n_estimators=5, max_depth=3, random_state=0).fit(frame, y)
+    trees = xplain.Explainer(forest, data=frame, background_size=10)
+    pairs = trees.explain_batch(frame.iloc[:3], "tree_shap", interactions=True)
+    restricted = es[:, ["income", "age"]]  # diagnostics["restricted"], per-feature std_err
+    for i, batch in enumerate([es, pairs, restricted]):
+        path = tmp_path / f"batch{i}.parquet"
+        batch.to_parquet(path)
+        back = Explanations.read_parquet(path)
+        assert back == batch and back is not batch
+        assert [e.diagnostics.keys() for e in back] == [e.diagnostics.keys() for e in batch]
+    # one float column per feature, as in explain_dataset's parts
+    import pyarrow.parquet as pq
+
+    columns = pq.read_table(tmp_path / "batch0.parquet").column_names
+    assert [c for c in columns if c.startswith("value:")] == [f"value:{c}" for c in COLUMNS]
+    back = Explanations.read_parquet(str(tmp_path / "batch1.parquet"))
+    assert all(e.interactions is not None for e in back)
+    np.testing.assert_array_equal(back[2].interactions, pairs[2].interactions)
+    assert back[0].interactions.shape == (4, 4)
+    back = Explanations.read_parquet(tmp_path / "batch2.parquet")
+    assert back[1].diagnostics["restricted"] == restricted[1].diagnostics["restricted"]
+    np.testing.assert_array_equal(back[1].diagnostics["std_err"],
+                                  restricted[1].diagnostics["std_err"])
+
+
+def test_parquet_round_trip_of_tokens_specials_and_unsigned_values(tmp_path):
+    a = _tokens(["[CLS]", "the", "film", "the"], [0.5, 0.1, -0.2, 0.3])  # a token twice
+    b = dataclasses.replace(_tokens(["[CLS]", "bad"], [0.0, 0.4]), signed=False)
+    for i, batch in enumerate([Explanations([a, b]), Explanations([a, a]), Explanations()]):
+        path = tmp_path / f"tokens{i}.parquet"
+        batch.to_parquet(path)
+        back = Explanations.read_parquet(path)
+        assert back == batch and len(back) == len(batch)
+    back = Explanations.read_parquet(tmp_path / "tokens0.parquet")
+    assert back[0].features == ["[CLS]", "the", "film", "the"]
+    assert back[0]._special_flags().tolist() == [True, False, False, False]
+    assert back[1].signed is False and back[0].display == FeatureDisplay("tokens")
+
+
+def test_read_parquet_refuses_other_files(tmp_path):
+    with pytest.raises(InvalidInputError, match="not a readable Parquet file"):
+        Explanations.read_parquet(tmp_path / "missing.parquet")
+    other = tmp_path / "frame.parquet"
+    pd.DataFrame({"a": [1.0, 2.0]}).to_parquet(other)
+    with pytest.raises(InvalidInputError, match="not written by Explanations.to_parquet"):
+        Explanations.read_parquet(other)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,7 @@ __all__ = [
     "limits",
     "metrics",
     "open_dataset",
+    "plot",
     "register_method",
     "testing",
 ]
@@ -100,6 +102,12 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
+        # a submodule (xplain.views, xplain.registry...): attributes of the package while
+        # ``import xplain`` imported them all, so code reaching them that way still works
+        if name.isidentifier() and not name.startswith("_") and importlib.util.find_spec(
+            f"xplain.{name}"
+        ):
+            return importlib.import_module(f"xplain.{name}")
         raise AttributeError(f"module 'xplain' has no attribute {name!r}")
     module, attribute = _LAZY[name]
     value = importlib.import_module(module)

@@ -73,31 +73,52 @@ class _Steps:
     """A tqdm bar over the named steps of a command (on stderr; silent with --quiet)."""
 
     def __init__(self, steps: Sequence[str], quiet: bool) -> None:
+        self._quiet, self._total, self._done = quiet, len(steps), 0
+        self._bar: Any = self._open()
+        self._start = self._bar.start_t if not quiet else 0.0
+
+    def _open(self) -> Any:
+        """The bar, at the steps done so far."""
         from xplain._progress import progress_bar
 
-        self._quiet = quiet
-        self._bar = progress_bar(
-            total=len(steps),
+        bar = progress_bar(
+            total=self._total,
+            initial=self._done,
             file=sys.stderr,
-            disable=quiet,
+            disable=self._quiet,
             bar_format="{desc:<40} {n_fmt}/{total_fmt} [{elapsed}]",
             leave=False,
         )
+        if self._done and not self._quiet:
+            bar.start_t = self._start  # elapsed: since the command started
+        return bar
 
     @contextlib.contextmanager
-    def step(self, description: str) -> Iterator[None]:
-        short = description if len(description) <= 40 else description[:39] + "…"
-        self._bar.set_description_str(short)
+    def step(self, description: str, *, own_bar: bool = False) -> Iterator[None]:
+        """A step named ``description``; ``own_bar``: the step shows a bar of its own
+        (compare's, one per method), so this one steps aside until the next step (two
+        bars at once would move the cursor with escape codes between stderr lines)."""
+        if self._bar is None:
+            self._bar = self._open()
+        if own_bar:
+            self._bar.close()
+            self._bar = None
+        else:
+            short = description if len(description) <= 40 else description[:39] + "…"
+            self._bar.set_description_str(short)
         yield
-        self._bar.update(1)
+        self._done += 1
+        if self._bar is not None:
+            self._bar.update(1)
 
-    def write(self, line: str) -> None:
-        """A line on stderr above the bar, which stays (silent with --quiet)."""
-        if not self._quiet:
-            self._bar.write(line, file=sys.stderr)
+    @property
+    def shown(self) -> bool:
+        """Whether progress is shown (not --quiet)."""
+        return not self._quiet
 
     def close(self) -> None:
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()
 
 
 @contextlib.contextmanager
@@ -238,46 +259,17 @@ def _explain(
     evaluate: bool,
 ) -> Any:
     """One Explanation for one method; a Comparison for several, or for one with
-    ``evaluate`` (its report shows the metrics). ``target``: the options. One progress
-    step per method, so a long run shows which method is running."""
+    ``evaluate`` (its report shows the metrics). ``target``: the options. Explainer.compare
+    validates every method before the model runs and shows a bar naming the method that
+    runs, with a line per method done."""
     resolved = _resolve_target(*target, explainer.adapter.labels)
     if len(methods) == 1 and not evaluate:
         with bar.step(f"explaining: {methods[0]}"):
             return explainer.explain(instance, methods[0], resolved, **params.get(methods[0], {}))
-    from xplain.comparison import Comparison
-
-    _check_methods(explainer, instance, methods, resolved, params)
-    explanations = {}
-    for name in methods:
-        with bar.step(f"explaining: {name}"):
-            explanation = explainer.explain(instance, name, resolved, **params.get(name, {}))
-        explanations[name] = explanation
-        bar.write(
-            f"{name}: {explanation.seconds:.1f} s, {explanation.n_model_evals} model evaluations"
+    with bar.step(f"explaining: {', '.join(methods)}", own_bar=True):
+        return explainer.compare(
+            instance, list(methods), resolved, params=params, progress=bar.shown
         )
-    return Comparison(explainer, explanations)
-
-
-def _check_methods(
-    explainer: Any,
-    instance: Any,
-    methods: Sequence[str],
-    target: int | str | None,
-    params: Mapping[str, Mapping[str, Any]],
-) -> None:
-    """Refuse, before the model runs, a method whose parameters are wrong or which cannot
-    explain this model (else a slow first method would run before the error)."""
-    from xplain.methods.build import build_method
-
-    for name in methods:
-        build_method(name, dict(params.get(name, {})))  # InvalidParameterError
-    applicable = set(explainer.applicable_methods())
-    unfit = [name for name in methods if name not in applicable]
-    if unfit:
-        # compare validates every method before the model runs: it raises the library's
-        # reason (MethodNotApplicableError, naming the methods that apply)
-        explainer.compare(instance, methods=unfit, target=target)
-        raise UserError(f"--methods {', '.join(unfit)} cannot explain this model.")
 
 
 def _write_report(result: Any, out: Path) -> Path:
@@ -310,7 +302,7 @@ def _summary(result: Any, top: int) -> str:
 
 def _report_steps(methods: Sequence[str], evaluate: bool) -> list[str]:
     return [
-        *(f"explaining: {name}" for name in methods),
+        f"explaining: {', '.join(methods)}",  # compare's own bar counts the methods
         *(["evaluating metrics"] if evaluate else []),
         "writing report",
     ]

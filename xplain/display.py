@@ -8,8 +8,8 @@ Reports never ask which modality an explanation comes from; they read its
   one, e.g. ``"##"``) and ``word_start`` (prefixes that stand for a space, e.g. ``"Ġ"``);
 * ``"grid"``: ``values.reshape(shape)`` is a heat map (row-major), drawn over the
   instance when it is an ``[*shape, channels]`` array;
-* ``"bars"``: one bar per feature, sorted by |value| (the largest ``max_features``, then
-  one row summing the others), ``shown[i]`` (the instance's value of feature ``i``, or
+* ``"bars"``: one bar per feature, sorted by |value| (at most ``max_display`` rows, the
+  last summing the others), ``shown[i]`` (the instance's value of feature ``i``, or
   None) beside it.
 
 Any other string (a plugin adapter's own kind, e.g. ``"series"``) is drawn by the renderer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -238,6 +239,8 @@ class Explainer:
         target: int | str | None = None,
         metrics: Sequence[str] | None = None,
         params: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        progress: bool = False,
     ) -> Comparison:
         """Explain ``instance`` with several methods for one target; see :mod:`xplain.comparison`.
 
@@ -248,7 +251,17 @@ class Explainer:
         default of ``Comparison.evaluate()``. Every method is validated before the model
         runs; all explain one shared encoding, prediction and target (``target``: as
         for :meth:`explain`).
+
+        Parameters:
+            instance: the instance to explain (as for :meth:`explain`).
+            methods: names or method objects; None: the default methods that apply.
+            target: None (the predicted class), a class index or a label.
+            metrics: metric names to evaluate right away; None: none now.
+            params: ``{method name: {parameter: value}}`` for methods given by name.
+            progress: show a progress bar (tqdm, on stderr) naming the method that runs,
+                and a line per method when it is done (its seconds and model evaluations).
         """
+        from xplain._progress import progress_bar
         from xplain.comparison import (
             DEFAULT_METRICS,
             Comparison,
@@ -261,10 +274,17 @@ class Explainer:
         names = compared_metrics(metrics)
         algorithms = {name: self._build(method, params[name]) for name, method in chosen.items()}
         prepared = self._prepare(instance, target)
-        explanations = {
-            name: self._attribute(prepared, name, algorithm)
-            for name, algorithm in algorithms.items()
-        }
+        explanations = {}
+        with progress_bar(  # gone when done: the lines per method stay
+            total=len(algorithms), disable=not progress, unit="method", leave=False
+        ) as bar:
+            for name, algorithm in algorithms.items():
+                bar.set_description_str(f"explaining: {name}")
+                explanations[name] = done = self._attribute(prepared, name, algorithm)
+                bar.update(1)
+                if progress:
+                    bar.write(f"{name}: {done.seconds:.1f} s, {done.n_model_evals} model "
+                              "evaluations", file=sys.stderr)
         comparison = Comparison(self, explanations, DEFAULT_METRICS if names is None else names)
         if names is not None:
             comparison.evaluate()

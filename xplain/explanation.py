@@ -119,6 +119,14 @@ class Explanation:
         for name, kind in (("features", list), ("labels", list), ("params", dict),
                            ("diagnostics", dict)):
             object.__setattr__(self, name, kind(getattr(self, name)))
+        base = self.diagnostics.get("base_value")
+        real = isinstance(base, numbers.Real) and not isinstance(base, bool)
+        if base is not None and not (real and math.isfinite(base)):
+            # plots and reports draw f(x) and the waterfall from it: never from NaN or text
+            raise InvalidInputError(
+                f"Explanation.diagnostics['base_value'] must be a finite number or None; got "
+                f"{base!r}. A method without a base value leaves the key out."
+            )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Explanation):
@@ -145,10 +153,16 @@ class Explanation:
         """The score the values add up from (``diagnostics["base_value"]``), in the units of
         ``output``; None where the method has no additive reference.
 
-        * ``kernel_shap``, ``exact_shapley``, ``tree_shap``, ``deepshap``,
-          ``gradient_shap``: the expected output over the background (its weighted mean
-          score); ``base_value + sum(values)`` is f(x) up to ``efficiency_gap`` /
-          ``completeness_gap`` (gradient_shap: a Monte-Carlo estimate);
+        * ``kernel_shap``, ``exact_shapley``, ``deepshap``, ``gradient_shap``,
+          interventional ``tree_shap``: the expected output over the background (its
+          weighted mean score); ``base_value + sum(values)`` is f(x) up to
+          ``efficiency_gap`` / ``completeness_gap`` (gradient_shap: a Monte-Carlo
+          estimate);
+        * path-dependent ``tree_shap`` (``diagnostics["feature_perturbation"]`` is
+          ``"tree_path_dependent"``: the default without background rows, and always with
+          ``interactions=True``): shap's ``expected_value``, the mean output over the
+          training data recorded in the trees (their cover), not over any background; the
+          values add up from it to f(x) up to ``efficiency_gap``;
         * ``integrated_gradients``, ``deeplift``: f(baseline), the same up to
           ``completeness_gap`` (see ``completeness_note`` when the adapter's aggregation
           per feature does not add up, e.g. an L2 norm);
@@ -160,8 +174,10 @@ class Explanation:
           noise wrapper (Smooth IG: the values average attributions of noisy copies of x),
           ``occlusion``, ``grad_cam``, ``guided_backprop``, ``guided_grad_cam``, ``xrai``.
 
-        A restricted explanation (``es[:, names]``) keeps it, and records the left-out
-        features' sum in ``diagnostics["restricted"]``.
+        ``diagnostics["base_value_source"]`` says in words which it is where the method
+        records it (``lime``, ``tree_shap``), as the HTML report's tooltip does. A
+        restricted explanation (``es[:, names]``) keeps it and ``delta``, and records the
+        left-out features' sum in ``diagnostics["restricted"]``.
         """
         return self.diagnostics.get("base_value")
 
@@ -339,26 +355,34 @@ class Explanation:
             )
         return explanation
 
-    def to_html(self, *, full_page: bool = False, max_features: int = 10) -> str:
+    def to_html(self, *, full_page: bool = False, max_display: int = 10) -> str:
         """Self-contained HTML (inline CSS, no scripts, every data string escaped).
 
-        ``full_page``: a standalone page rather than a fragment (Jupyter);
-        ``max_features``: features with a bar of their own (the largest |values|; one more
-        row sums the others), where features are drawn as bars.
+        Parameters:
+            full_page: A standalone page rather than a fragment (Jupyter).
+            max_display: Most rows drawn where features are drawn as bars (>= 1), the
+                "N other features" row included, as in :meth:`plot`: the
+                ``max_display - 1`` largest |values| and one row summing the rest (every
+                feature when they fit).
         """
         from xplain.report.render import render_explanation
 
-        return render_explanation(self, full_page=full_page, max_features=max_features)
+        return render_explanation(self, full_page=full_page, max_display=max_display)
 
     def _repr_html_(self) -> str:
         return self.to_html()
 
-    def save_html(self, path: str | Path, *, max_features: int = 10) -> Path:
-        """Write a standalone HTML page to ``path`` and return the path (``max_features``:
-        see :meth:`to_html`)."""
+    def save_html(self, path: str | Path, *, max_display: int = 10) -> Path:
+        """Write a standalone HTML page to ``path`` and return the path.
+
+        Parameters:
+            path: The file to write (UTF-8); its folder must exist.
+            max_display: Most rows of the bars view, "N other features" included (see
+                :meth:`to_html`).
+        """
         from xplain.report.render import save_page
 
-        return save_page(path, self.to_html(full_page=True, max_features=max_features))
+        return save_page(path, self.to_html(full_page=True, max_display=max_display))
 
     def plot(self, kind: str | None = None, **kwargs: Any) -> Any:
         """Draw with matplotlib and return the Axes (:func:`xplain.plot.explanation`):

@@ -9,7 +9,8 @@
 >>> es.plot.beeswarm()           # matplotlib (xplain.plot)
 
 Plain data like :class:`~xplain.Explanation`: it holds the explanations and nothing else,
-never a model, and round-trips through :meth:`Explanations.to_dict`.
+never a model, and round-trips through :meth:`Explanations.to_dict` and
+:meth:`Explanations.to_parquet` / :meth:`Explanations.read_parquet`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import importlib
 import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, overload
 
@@ -29,10 +30,12 @@ from xplain.errors import InvalidInputError
 from xplain.explanation import Explanation
 
 # diagnostics about the sum of all values (how far it is from f(x) - f(reference)): they
-# do not hold for a subset of the features, so a restricted explanation drops them
+# do not hold for a subset of the features, so a restricted explanation drops them. It
+# keeps ``delta`` = f(x) - f(reference), which no feature choice changes (f(x) is
+# ``base_value + delta`` for the waterfall and the report).
 _SUM_DIAGNOSTICS = (
     "completeness_gap", "completeness_gap_shown", "completeness_note", "convergence_delta",
-    "efficiency_gap", "delta",
+    "efficiency_gap",
 )
 _LONG_COLUMNS = ("row", "position", "feature", "value", "special", "base_value", "target",
                  "target_label", "method")
@@ -54,10 +57,11 @@ class Explanations(Sequence[Explanation]):
     also select from rows with different features (texts); positions need rows whose
     features align.
 
-    A restricted Explanation keeps its base value, its per-feature arrays (``special``,
-    ``display.shown``, ``std_err``, interaction values) for the features kept, and drops the
-    diagnostics about the sum of all values (``completeness_gap``, ``efficiency_gap``,
-    ``delta``...), which no longer hold for a subset; ``diagnostics["restricted"]`` says
+    A restricted Explanation keeps its base value and ``delta`` (f(x) - f(reference), so
+    f(x) is still known), its per-feature arrays (``special``, ``display.shown``,
+    ``std_err``, interaction values) for the features kept, and drops the diagnostics
+    about the sum of all values (``completeness_gap``, ``efficiency_gap``...), which no
+    longer hold for a subset; ``diagnostics["restricted"]`` says
     how many features were left out and the sum of their values (so ``base_value`` +
     ``sum(values)`` + ``values_left_out`` is the full explanation's total).
 
@@ -294,35 +298,61 @@ class Explanations(Sequence[Explanation]):
             )
         return cls(Explanation.from_dict(item) for item in data["explanations"])
 
+    def to_parquet(self, path: str | Path) -> None:
+        """Write the batch to the Parquet file ``path``, one row per explanation, in the
+        schema of ``explain_dataset``'s parts (:mod:`xplain.scale.schema`): a
+        ``value:<feature>`` column per feature where the rows' features align (else list
+        columns), and the rest (interactions, diagnostics, display...) as JSON.
+
+        Parameters:
+            path: the file to write (replaced if it exists).
+        """
+        from xplain.scale.schema import write_parquet  # pyarrow, imported on first use
+
+        write_parquet(path, self._items)
+
+    @classmethod
+    def read_parquet(cls, path: str | Path) -> Explanations:
+        """The Explanations :meth:`to_parquet` wrote (``==`` the batch written).
+
+        Parameters:
+            path: the Parquet file.
+        """
+        from xplain.scale.schema import read_parquet
+
+        return cls(read_parquet(path))
+
     # -- views -------------------------------------------------------------------------
     def to_html(
-        self, *, full_page: bool = False, max_features: int = 20, max_instances: int = 50
+        self, *, full_page: bool = False, max_display: int = 20, max_instances: int = 50
     ) -> str:
         """The batch report (:class:`xplain.report.BatchReport`): global importance and a
         beeswarm, token rows or image panels; self-contained and escaped.
 
         Parameters:
             full_page: a standalone page (True) or a fragment for Jupyter (False).
-            max_features: features (or tokens) charted, the most important first.
+            max_display: most rows of each chart, the "N other features" row included
+                (the most important features or tokens first, as ``plot``).
             max_instances: instances shown one by one (texts, images).
         """
-        return self._report(max_features, max_instances).to_html(full_page=full_page)
+        return self._report(max_display, max_instances).to_html(full_page=full_page)
 
     def _repr_html_(self) -> str | None:
         # an empty batch has nothing to draw: Jupyter falls back to the repr
         return self.to_html() if self._items else None
 
     def save_html(
-        self, path: str | Path, *, max_features: int = 20, max_instances: int = 50
+        self, path: str | Path, *, max_display: int = 20, max_instances: int = 50
     ) -> Path:
         """Write the batch report as a standalone page and return its path.
 
         Parameters:
             path: the file to write.
-            max_features: features (or tokens) charted, the most important first.
+            max_display: most rows of each chart, the "N other features" row included
+                (the most important features or tokens first, as ``plot``).
             max_instances: instances shown one by one (texts, images).
         """
-        return self._report(max_features, max_instances).save_html(path)
+        return self._report(max_display, max_instances).save_html(path)
 
     @property
     def plot(self) -> ExplanationsPlot:
@@ -331,7 +361,7 @@ class Explanations(Sequence[Explanation]):
         return ExplanationsPlot(self)
 
     # -- helpers -----------------------------------------------------------------------
-    def _report(self, max_features: int, max_instances: int) -> Any:
+    def _report(self, max_display: int, max_instances: int) -> Any:
         from xplain.report.batch import BatchReport
 
         if not self._items:
@@ -339,7 +369,7 @@ class Explanations(Sequence[Explanation]):
                 "This batch is empty, so there is no report to draw; explain some "
                 "instances first."
             )
-        return BatchReport(list(self), max_features=max_features, max_instances=max_instances)
+        return BatchReport(list(self), max_display=max_display, max_instances=max_instances)
 
     def _aligned(self) -> bool:
         """Whether every row has the first row's features, in the same order."""
@@ -385,7 +415,7 @@ class ExplanationsPlot:
 
         Parameters:
             ax: the matplotlib Axes to draw on (None: a new figure).
-            max_display: features shown, the most important first.
+            max_display: most rows drawn, the "N other features" row included.
         """
         return _plot().beeswarm(self._explanations, ax=ax, max_display=max_display, **kwargs)
 
@@ -394,7 +424,7 @@ class ExplanationsPlot:
 
         Parameters:
             ax: the matplotlib Axes to draw on (None: a new figure).
-            max_display: features shown, the most important first.
+            max_display: most rows drawn, the "N other features" row included.
         """
         return _plot().importance(self._explanations, ax=ax, max_display=max_display, **kwargs)
 
@@ -506,7 +536,8 @@ def restrict(e: Explanation, positions: Sequence[int]) -> Explanation:
     Every per-feature array follows (``values``, ``special``, ``display.shown``,
     ``diagnostics["std_err"]``, interaction values); a grid display (an image) becomes bars,
     as a subset of pixels is no longer a grid. The diagnostics about the sum of all values
-    are dropped (they do not hold for a subset), and ``diagnostics["restricted"]`` records
+    are dropped (they do not hold for a subset; ``delta`` = f(x) - f(reference) is kept),
+    and ``diagnostics["restricted"]`` records
     ``features_left_out`` and ``values_left_out`` (their sum). Restricting to every feature
     in order gives ``e`` itself.
 
@@ -543,11 +574,9 @@ def restrict(e: Explanation, positions: Sequence[int]) -> Explanation:
         display = replace(display, kind="bars", shape=None, shown=shown)
     else:
         display = replace(display, shown=shown)
-    changes: dict[str, Any] = {}
-    names = {f.name for f in fields(e)}
-    interactions = getattr(e, "interactions", None)
-    if "interactions" in names and interactions is not None:
-        changes["interactions"] = np.asarray(interactions)[np.ix_(idx, idx)]
+    interactions = None if e.interactions is None else (
+        np.asarray(e.interactions)[np.ix_(idx, idx)]
+    )
     return replace(
         e,
         features=[e.features[j] for j in idx],
@@ -555,5 +584,5 @@ def restrict(e: Explanation, positions: Sequence[int]) -> Explanation:
         special=e._special_flags()[idx],
         diagnostics=diagnostics,
         display=display,
-        **changes,
+        interactions=interactions,
     )

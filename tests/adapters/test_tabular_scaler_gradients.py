@@ -37,12 +37,12 @@ def folded(net: torch.nn.Sequential, slope: np.ndarray, offset: np.ndarray) -> t
     """The network with ``z = slope * x + offset`` folded into its first layer: a network
     of the raw columns ``x``."""
     first = net[0]
-    out = torch.nn.Linear(3, 8).double()
+    out = torch.nn.Linear(first.in_features, first.out_features).double()
     with torch.no_grad():
         a, b = torch.as_tensor(slope), torch.as_tensor(offset)
         out.weight.copy_(first.weight * a[None, :])
         out.bias.copy_(first.bias + first.weight @ b)
-    return torch.nn.Sequential(out, net[1], net[2])
+    return torch.nn.Sequential(out, *net[1:])
 
 
 def affine(scaler, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -147,3 +147,103 @@ def test_refusals_say_what_to_do(data) -> None:
     labelled = data.assign(city=np.where(data.age > 40, "Oslo", "Rome"))
     with pytest.raises(InvalidParameterError, match="categorical column.*'city'"):
         xplain.Explainer(net, data=labelled, encoder=scaler)
+
+
+# -- the units of the methods that are not invariant under the scaler --------------------
+def _explainers(data: pd.DataFrame, net: torch.nn.Sequential):
+    """(explainer of ``net`` behind a StandardScaler, explainer of the network with the
+    scaler folded in, called on the raw columns), and the scaler's slope and offset."""
+    scaler = StandardScaler().fit(data)
+    slope, offset = affine(scaler, data)
+    scaled = xplain.Explainer(net, data=data, encoder=scaler, output="logits")
+    raw = xplain.Explainer(folded(net, slope, offset), data=data, output="logits")
+    return scaled, raw, slope, offset
+
+
+def test_input_x_gradient_is_the_scaled_input_times_the_gradient_per_scaled_unit(data) -> None:
+    torch.manual_seed(1)
+    linear = torch.nn.Sequential(torch.nn.Linear(3, 2)).double()
+    scaled, raw, slope, offset = _explainers(data, linear)
+    row = data.iloc[7]
+    x = row.to_numpy(dtype=np.float64)
+    z = slope * x + offset  # the network's input
+    e = scaled.explain(row, "input_x_gradient", target=1)
+    w = linear[0].weight[1].detach().numpy()
+    np.testing.assert_allclose(e.values, z * w, rtol=1e-9)  # z_j * d f / d z_j
+
+    def f(v: np.ndarray) -> float:  # the target logit of a raw row
+        with torch.no_grad():
+            return float(linear(torch.as_tensor(slope * v + offset)[None])[0, 1])
+
+    # so a linear network's values add up to f(x) - f(the row the scaler maps to 0): the
+    # training mean for a StandardScaler (a first-order f(x) - f(mean) for any network) ...
+    mean = data.to_numpy().mean(0)
+    assert e.values.sum() == pytest.approx(f(x) - f(mean), rel=1e-9)
+    # ... not x_j * d f / d x_j of the folded network, which adds up from the row of zeros
+    folded_values = raw.explain(row, "input_x_gradient", target=1).values
+    np.testing.assert_allclose(folded_values, x * w * slope, rtol=1e-9)
+    assert folded_values.sum() == pytest.approx(f(x) - f(np.zeros(3)), rel=1e-9)
+    assert not np.allclose(e.values, folded_values, rtol=1e-2)
+
+
+def test_guided_backprop_and_smoothgrad_are_per_scaled_unit(data) -> None:
+    torch.manual_seed(2)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)
+    ).double()
+    scaled, raw, slope, _ = _explainers(data, net)
+    row = data.iloc[5]
+    for method, options in [("guided_backprop", {}), ("smoothgrad", {"noise_samples": 4})]:
+        ours = scaled.explain(row, method, target=1, **options).values
+        theirs = raw.explain(row, method, target=1, **options).values
+        # d f / d z = (d f / d x) / slope: the folded network's values per standard deviation
+        np.testing.assert_allclose(ours, theirs / slope, rtol=1e-7, atol=1e-12)
+        assert np.abs(ours).sum() > 0
+
+
+def test_smoothgrad_noise_is_the_same_in_the_original_units(data) -> None:
+    # the noise is a fraction of each input column's spread over the background, which the
+    # scaler multiplies by its slope: the noisy rows are the same in the original units, so
+    # a method that adds up (IG) gives the folded network's values under noise too
+    scaled, raw, _, _ = _explainers(data, network())
+    row = data.iloc[11]
+    options = {"noise_samples": 3, "noise_std": 0.3, "n_steps": 16, "seed": 4}
+    ours = scaled.explain(row, "integrated_gradients", target=1, **options)
+    theirs = raw.explain(row, "integrated_gradients", target=1, **options)
+    np.testing.assert_allclose(ours.values, theirs.values, rtol=1e-7, atol=1e-10)
+    plain = raw.explain(row, "integrated_gradients", target=1, n_steps=16).values
+    assert not np.allclose(theirs.values, plain, rtol=1e-3)  # the noise did change them
+
+
+def test_encoder_is_refused_for_models_it_would_not_reach(data) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from xplain.adapters import TabularEncoder
+
+    y = (data.age > 40).astype(int)
+    scaler = StandardScaler().fit(data)
+    model = LogisticRegression().fit(scaler.transform(data), y)
+    with pytest.raises(InvalidParameterError, match=r"LogisticRegression.*Pipeline\(\[\("):
+        xplain.Explainer(model, data=data, encoder=scaler)
+    with pytest.raises(InvalidParameterError, match="encoder=TabularEncoder"):
+        xplain.Explainer(model, data=data, encoder=TabularEncoder().fit(data))
+    with pytest.raises(InvalidParameterError, match="apply the encoding inside it"):
+        xplain.Explainer(lambda frame: model.predict_proba(frame), data=data, encoder=scaler)
+    # the fix the message names explains the model on the original columns
+    fixed = xplain.Explainer(Pipeline([("scale", scaler), ("model", model)]), data=data)
+    e = fixed.explain(data.iloc[0], "exact_shapley", target=1)
+    assert e.features == COLUMNS
+    assert e.base_value + e.values.sum() == pytest.approx(e.prediction[1], abs=1e-9)
+
+
+@pytest.mark.parametrize("method", ["deeplift", "deepshap", "gradient_shap"])
+def test_methods_that_add_up_equal_those_of_the_folded_network(method, data) -> None:
+    torch.manual_seed(2)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)
+    ).double()
+    scaled, raw, _, _ = _explainers(data, net)
+    ours = scaled.explain(data.iloc[5], method, target=1).values
+    theirs = raw.explain(data.iloc[5], method, target=1).values
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-10)
+    assert np.abs(ours).sum() > 0

@@ -116,3 +116,14 @@ def test_comparison_plot_delegates_by_kind():
         assert "Spearman" in c.plot("agreement", k=2).get_title()
     with pytest.raises(xplain.InvalidParameterError, match="'kind' parameter of Comparison"):
         c.plot("heatmap")
+
+
+def test_the_html_comparison_rows_follow_the_plots_order():
+    from xplain.report.comparison import render_comparison
+
+    c = _comparison()
+    html = render_comparison(c)
+    rows = re.findall(r'<th class="feature" scope="row"[^>]*>\s*([^<\s]+)', html)
+    drawn = [t.get_text() for t in plot.comparison(c, max_display=5)[0].get_yticklabels()]
+    relative = np.mean([np.abs(v) / np.abs(v).max() for v in (A, B, C)], axis=0)
+    assert rows == drawn == [f"f{i}" for i in np.argsort(-relative, kind="stable")]

@@ -73,7 +73,9 @@ def test_features_by_name_select_as_numpy_does(batch, data):
         assert part.base_value == whole.base_value
         if len(idx) < len(names):
             left = part.diagnostics["restricted"]
-            assert "delta" not in part.diagnostics
+            # f(x) - f(reference) does not depend on the features kept; sums over them do
+            assert part.diagnostics.get("delta") == whole.diagnostics.get("delta")
+            assert "completeness_gap" not in part.diagnostics
             assert left["features_left_out"] == len(names) - len(idx)
             total = part.values.sum() + left["values_left_out"]
             assert np.isclose(total, whole.values.sum(), rtol=1e-9, atol=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import numpy as np
@@ -50,10 +51,22 @@ def test_numeric_values_colour_the_dots_and_others_are_grey(tabular_batch):
     assert len(age) > 5 and job == {"rgb(140, 149, 159)"}
 
 
-def test_max_features_limits_the_charts(tabular_batch):
-    html = BatchReport(tabular_batch, max_features=2).to_html()
-    assert html.count('<rect class="bar"') == 2
-    assert html.count('<circle class="dot"') == 2 * len(tabular_batch)
+def test_max_display_limits_the_charts_others_row_included(tabular_batch):
+    report = BatchReport(tabular_batch, max_display=3)
+    html = report.to_html()
+    n, d = len(tabular_batch), len(tabular_batch[0].features)
+    assert html.count('<rect class="bar"') == 3  # 2 features and "N other features"
+    assert html.count('<circle class="dot"') == 3 * n
+    frame = report.importance()
+    bars = [html_module.unescape(t).rsplit(": ", 1) for t in
+            re.findall(r'<g class="bar-row">\s*<title>([^<]*)</title>', html)]
+    assert [f for f, _ in bars] == [*frame["feature"][:2], f"{d - 2} other features"]
+    # the others' bar is the sum of their mean |values|
+    assert float(bars[2][1]) == pytest.approx(frame["mean_abs"][2:].sum(), rel=1e-2)
+    swarm = re.findall(r'<g class="swarm-row">\s*<text[^>]*><title>([^<]*)</title>', html)
+    # the beeswarm has the same rows
+    assert [html_module.unescape(t) for t in swarm] == [f for f, _ in bars]
+    assert BatchReport(tabular_batch, max_display=d).to_html().count('<rect class="bar"') == d
 
 
 def test_text_batches_aggregate_by_token_and_show_each_instance(text_batch):
@@ -98,7 +111,7 @@ def test_bad_batches_are_refused(given, message):
 def test_mixed_methods_and_bad_limits_are_refused(tabular_batch, tabular_comparison):
     with pytest.raises(InvalidParameterError, match="one method; got exact_shapley, lime"):
         BatchReport([tabular_batch[0], tabular_comparison.explanations["lime"]])
-    with pytest.raises(InvalidParameterError, match="'max_features' parameter of BatchReport"):
-        BatchReport(tabular_batch, max_features=0)
+    with pytest.raises(InvalidParameterError, match="'max_display' parameter of BatchReport"):
+        BatchReport(tabular_batch, max_display=0)
     with pytest.raises(InvalidParameterError, match="must be a list of Explanations"):
         BatchReport(tabular_batch[0])

@@ -143,7 +143,7 @@ def test_the_tabular_view_is_sorted_top_k_with_base_value_and_f_of_x(
     open_report, wide_explanation, tmp_path
 ):
     e = wide_explanation
-    page = open_report(e.save_html(tmp_path / "wide.html", max_features=5), width=800).page
+    page = open_report(e.save_html(tmp_path / "wide.html", max_display=6), width=800).page
     found = page.evaluate(
         "[...document.querySelectorAll('table.bars tr')].map(r => [r.className, "
         "r.querySelector('th').textContent, parseFloat(r.querySelector('td.value')"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from html import unescape
 
 import numpy as np
 import pandas as pd
@@ -27,22 +28,32 @@ def rows(html: str) -> list[tuple[bool, str, float, str | None]]:
 
 def test_bars_are_the_top_k_by_magnitude_then_the_others_summed(wide_explanation):
     e = wide_explanation
-    found = rows(e.to_html(max_features=5))
-    assert len(found) == 5 + 1
+    found = rows(e.to_html(max_display=6))  # 6 rows: 5 features and the others' row
+    assert len(found) == 6
     order = np.argsort(-np.abs(e.values), kind="stable")
     assert [f for _, f, _, _ in found[:5]] == [escape(e.features[i]) for i in order[:5]]
     assert [v for _, _, v, _ in found[:5]] == pytest.approx(e.values[order[:5]], rel=1e-3)
     other, label, value, se = found[5]
     assert other and label == "9 other features" and se is None
     assert value == pytest.approx(e.values[order[5:]].sum(), rel=1e-3, abs=1e-6)
-    assert len(rows(e.to_html())) == 10 + 1  # the default: 10
-    assert len(rows(e.to_html(max_features=14))) == 14  # all fit: no "other" row
+    assert len(rows(e.to_html())) == 10  # the default: 10 rows, as e.plot()
+    assert len(rows(e.to_html(max_display=14))) == 14  # all fit: no "other" row
+    assert len(rows(e.to_html(max_display=13))) == 13  # 12 features + "2 other features"
+
+
+def test_max_display_means_the_same_rows_in_the_report_and_the_plot(wide_explanation):
+    e = wide_explanation
+    for k in (1, 4, 10, 13, 14, 20):
+        drawn = [t.get_text() for t in e.plot("bar", max_display=k).get_yticklabels()]
+        html = [f for _, f, _, _ in rows(e.to_html(max_display=k))]
+        assert len(html) == len(drawn) == min(k, e.n_features)
+        assert html[-1].endswith("other features") == drawn[-1].endswith("other features")
 
 
 def test_bars_show_standard_errors_and_a_visible_convergence_warning(wide_explanation):
     e = wide_explanation
     assert e.diagnostics["converged"] is False
-    html = e.to_html(max_features=5)
+    html = e.to_html(max_display=6)
     se = np.asarray(e.diagnostics["std_err"])
     order = np.argsort(-np.abs(e.values), kind="stable")[:5]
     assert [s for _, _, _, s in rows(html)[:5]] == [f"\u00b1 {se[i]:.2g}" for i in order]
@@ -67,7 +78,7 @@ def test_base_value_and_f_of_x(wide_explanation):
 
 
 def test_signed_bars_grow_from_the_centre(wide_explanation):
-    html = wide_explanation.to_html(max_features=14)
+    html = wide_explanation.to_html(max_display=14)
     bars = re.findall(r'<span class="(pos|neg)" style="left: ([\d.]+)%; width: ([\d.]+)%"', html)
     assert len(bars) == 14
     for sign, left, width in bars:  # positive bars start at 50%, negative ones end there
@@ -75,11 +86,11 @@ def test_signed_bars_grow_from_the_centre(wide_explanation):
         assert edge == pytest.approx(50, abs=0.01)
 
 
-def test_max_features_is_validated(wide_explanation, tmp_path):
-    with pytest.raises(InvalidParameterError, match="'max_features' parameter of to_html"):
-        wide_explanation.to_html(max_features=0)
-    page = wide_explanation.save_html(tmp_path / "e.html", max_features=3).read_text("utf-8")
-    assert len(rows(page)) == 4
+def test_max_display_is_validated(wide_explanation, tmp_path):
+    with pytest.raises(InvalidParameterError, match="'max_display' parameter of to_html"):
+        wide_explanation.to_html(max_display=0)
+    page = wide_explanation.save_html(tmp_path / "e.html", max_display=3).read_text("utf-8")
+    assert len(rows(page)) == 3
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +133,29 @@ def test_diagnostic_arrays_show_as_numbers():
     assert _fmt(np.arange(20.0)) == "[0, 1, 2, 3, 4, 5, 6, 7, \u2026] (20 values)"
     assert _fmt([np.float32(2.5), np.int64(3), True]) == "[2.5, 3, True]"
     assert _fmt(pd.Series([1.0]).to_numpy()) == "[1]"
+
+
+def _base_tooltip(e) -> str:
+    found = re.search(r'<span class="base-value" title="([^"]*)">', e.to_html())
+    return unescape(found.group(1))
+
+
+def test_the_base_value_tooltip_says_what_this_base_value_is(wide_explainer, wide_table):
+    from sklearn.ensemble import RandomForestClassifier
+
+    row = wide_table.iloc[0]
+    lime = wide_explainer.explain(row, "lime", num_samples=300)
+    assert _base_tooltip(lime) == f"base value: {lime.diagnostics['base_value_source']}"
+    assert "surrogate's intercept" in _base_tooltip(lime)
+    shap = wide_explainer.explain(row, "kernel_shap", max_evals=300)
+    assert "expected output over the background" in _base_tooltip(shap)
+    y = wide_explainer.model.predict(wide_table)
+    forest = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0)
+    trees = xplain.Explainer(forest.fit(wide_table, y), data=wide_table.iloc[:30])
+    path = trees.explain(row, "tree_shap", feature_perturbation="tree_path_dependent")
+    assert "training data recorded in the trees" in _base_tooltip(path)
+    assert "background" not in _base_tooltip(path).replace("no background", "")
+    interventional = trees.explain(row, "tree_shap", feature_perturbation="interventional")
+    assert "mean score of the background rows" in _base_tooltip(interventional)
+    # the base values differ: one is the training cover's mean, the other the background's
+    assert path.base_value != pytest.approx(interventional.base_value, abs=1e-6)

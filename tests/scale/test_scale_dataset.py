@@ -217,8 +217,8 @@ def test_html_escapes_feature_names_and_the_directory(tabular, tmp_path) -> None
     assert page.startswith("<!DOCTYPE html>") and "over 5 instances" in page
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert (tmp_path / "report.html").read_text(encoding="utf-8") == page
-    with pytest.raises(InvalidParameterError, match="'max_features' parameter of report.*Got 0"):
-        tabular.report(max_features=0)
+    with pytest.raises(InvalidParameterError, match="'max_display' parameter of report.*Got 0"):
+        tabular.report(max_display=0)
 
 
 def test_html_of_a_partial_output_names_what_is_missing(partial) -> None:

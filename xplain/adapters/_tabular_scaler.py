@@ -8,9 +8,20 @@ affine per column, ``z_j = a_j x_j + b_j`` (in any order of the output columns),
 exactly :class:`TabularEncoder`'s numeric encoding ``(x - mean_j) / scale_j`` with
 ``mean_j = -b_j / a_j`` and ``scale_j = 1 / a_j``: the scaler becomes that encoder, and
 gradient methods differentiate the network at its own (scaled) input, as with any
-TabularEncoder. Attributions that add up (IG, DeepLIFT, GradientSHAP) are unchanged by
-an affine map per column, so they equal those of the network with the scaler folded into
-its first layer, in the original units; a gradient (saliency) is per scaled unit.
+TabularEncoder. What the user gets, per method:
+
+* attributions that add up (integrated_gradients, deeplift, deepshap, gradient_shap, and
+  Smooth IG) are unchanged by an affine map per column: they equal those of the network
+  with the scaler folded into its first layer, in the original units;
+* saliency, guided_backprop and smoothgrad are gradients per scaled unit,
+  ``df/dz_j = (df/dx_j) / a_j`` (per standard deviation for a StandardScaler), as Captum
+  gives them on the network; the folded network's are per original unit;
+* input_x_gradient is ``z_j df/dz_j``, the scaled input times that gradient: for a linear
+  network it adds up to ``f(x) - f(x0)``, ``x0`` the row the scaler maps to 0 (the
+  training mean for a StandardScaler, the minimum for a MinMaxScaler), where the folded
+  network's ``x_j df/dx_j`` adds up from the row of zeros;
+* SmoothGrad's noise is a fraction of each column's spread over the background, which the
+  scaler multiplies by ``a_j``: the noisy rows are the same in either units.
 
 The map is found by probing the scaler (one step per column from the data's mean row)
 and checked on the data rows; a transformer that is not affine per column (clipping,
@@ -22,6 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from xplain.adapters._tabular_encoder import TabularEncoder
@@ -66,11 +78,18 @@ def scaler_encoder(scaler: Any, schema: TabularSchema, data: np.ndarray) -> Tabu
             "The 'encoder' parameter of TabularAdapter must be a TabularEncoder or a fitted "
             f"scikit-learn scaler (with transform). Got {name}."
         )
-    categorical = [schema.names[j] for j in np.flatnonzero(schema.categorical)]
+    categorical = [schema.columns[j] for j in np.flatnonzero(schema.categorical)]
     if categorical:
+        shown = ", ".join(f"{c.name!r} ({c.dtype})" for c in categorical)
+        # scikit-learn scales a bool column as 0 / 1; xplain's schema counts it categorical
+        flags = [c.name for c in categorical if pd.api.types.is_bool_dtype(c.dtype)]
+        cast = (
+            f"Cast bool columns to int in the data (X.astype({{{flags[0]!r}: int}})) to pass "
+            "them as 0 / 1, as the scaler did. Otherwise: " if flags else ""
+        )
         raise InvalidParameterError(
             f"A {name} as the network's encoding scales numeric columns only, and the data "
-            f"has categorical column(s) {', '.join(map(repr, categorical))}. {_USE_ENCODER}"
+            f"has categorical column(s) {shown}. {cast}{_USE_ENCODER}"
         )
     if getattr(scaler, "clip", False) is True:  # MinMaxScaler(clip=True)
         raise InvalidParameterError(

@@ -111,8 +111,9 @@ class TabularAdapter(Adapter):
 
     Raises:
         InvalidParameterError: ``data`` is None, a parameter is unknown or out of range,
-            ``categorical`` is given with a fitted ``encoder``, or a torch network without
-            ``encoder`` has data with non-numeric columns.
+            ``categorical`` is given with a fitted ``encoder``, ``encoder`` is given for a
+            model that is not a torch network, or a torch network without ``encoder`` has
+            data with non-numeric columns.
     """
 
     modality: ClassVar[str] = "tabular"
@@ -154,6 +155,7 @@ class TabularAdapter(Adapter):
                 "(a DataFrame or 2-D array of training rows)."
             )
         model, encoder = _torch_model(model, p["encoder"])
+        _check_encoder_has_a_network(model, encoder)
         if isinstance(encoder, TabularEncoder):
             if p["categorical"] is not None:
                 raise InvalidParameterError(
@@ -478,6 +480,21 @@ def _torch_model(model: Any, encoder: Any) -> tuple[Any, Any]:
             "or the network with encoder=."
         )
     return network, preprocessing
+
+
+def _check_encoder_has_a_network(model: Any, encoder: Any) -> None:
+    """Refuse ``encoder=`` for a model that is not a torch network: only a network is
+    called on the encoding, so for any other model it would be ignored without notice."""
+    if encoder is None or isinstance(model, torch.nn.Module):
+        return
+    raise InvalidParameterError(
+        "The 'encoder' parameter of TabularAdapter is the encoding a torch network was "
+        f"trained on; the model is a {type(model).__name__}, which it would not reach. "
+        "For a scikit-learn model put the scaler in front of it, "
+        'Explainer(Pipeline([("scale", scaler), ("model", model)]), data=X) (explanations '
+        "stay per original column); for a function, apply the encoding inside it. Got "
+        f"encoder={type(encoder).__name__}."
+    )
 
 
 def _refuse_lime_options(params: dict[str, Any]) -> None:

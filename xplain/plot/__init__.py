@@ -16,6 +16,7 @@ Signed attributions are drawn red (raises the score) and blue (lowers it); unsig
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any
 
 from xplain.errors import InvalidParameterError
@@ -74,4 +75,12 @@ def explanation(e: Explanation, ax: Any = None, *, kind: str | None = None, **kw
             f"The 'kind' parameter of Explanation.plot must be None (chosen by the display) "
             f"or one of {', '.join(KINDS)}. Got {kind!r}."
         )
-    return KINDS[kind](e, ax, **kwargs)
+    draw = KINDS[kind]
+    allowed = [name for name in inspect.signature(draw).parameters if name not in ("e", "ax")]
+    unknown = [name for name in kwargs if name not in allowed]
+    if unknown:  # the user's keyword, named with what this kind takes (not a TypeError)
+        raise InvalidParameterError(
+            f"Explanation.plot(kind={kind!r}) got an unexpected parameter {unknown[0]!r}. "
+            f"Allowed parameters: {', '.join(['ax', *allowed])}."
+        )
+    return draw(e, ax, **kwargs)

@@ -33,8 +33,14 @@ class Batch:
 
     def column(self, name: Any, parameter: str, owner: str) -> int:
         """The index of feature ``name``, or an InvalidParameterError listing close names."""
-        if isinstance(name, str) and name in self.features:
-            return self.features.index(name)
+        found = [j for j, f in enumerate(self.features) if isinstance(name, str) and f == name]
+        if len(found) == 1:
+            return found[0]
+        if found:  # as es[:, name] refuses it: the first of two would be a silent guess
+            raise InvalidParameterError(
+                f"The {parameter!r} parameter of {owner} names feature {name!r}, which occurs "
+                f"{len(found)} times (positions {found}); give the features distinct names."
+            )
         hint = did_you_mean(name, self.features) if isinstance(name, str) else ""
         listed = ", ".join(map(repr, self.features[:12])) + (
             ", ..." if len(self.features) > 12 else ""

@@ -77,29 +77,19 @@ def is_signed(e: Explanation) -> bool:
     return bool(getattr(e, "signed", True))
 
 
-def top_and_rest(magnitude: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the features shown one by one (largest ``magnitude`` first, ties in
-    feature order) and of the rest, gathered in one "N other features" row.
-
-    All ``d`` features are shown when ``d <= limit``; else ``limit - 1`` of them and one
-    row for the rest, so that a plot has at most ``limit`` rows.
-    """
-    order = np.argsort(-magnitude, kind="stable")
-    if len(order) <= limit:
-        return order, order[:0]
-    return order[: limit - 1], order[limit - 1 :]
-
-
-def others_label(n: int) -> str:
-    return f"{n} other feature{'s' if n != 1 else ''}"
-
-
 def feature_label(e: Explanation, i: int) -> str:
     """``"age = 39"`` where the display shows the instance's value of feature ``i``."""
     shown = e.display.shown
     if shown is None or i >= len(shown) or shown[i] is None:
-        return e.features[i]
-    return f"{e.features[i]} = {show_value(shown[i])}"
+        return literal(e.features[i])
+    return literal(f"{e.features[i]} = {show_value(shown[i])}")
+
+
+def literal(text: Any) -> str:
+    """``text`` as matplotlib draws it literally: a "$" escaped, so that a name such as
+    ``"price $5-$10"`` is not read as mathtext (drawn in italics, or a ParseException
+    while drawing for one like ``"$x_$"``)."""
+    return str(text).replace("$", r"\$")
 
 
 def scale(values: np.ndarray, keep: np.ndarray | None = None) -> float:
@@ -145,8 +135,15 @@ def fmt(value: float) -> str:
 
 
 def title(e: Explanation) -> str:
-    """``"kernel_shap · class 'pos' (p=0.873)"``."""
-    return f"{e.method} \u00b7 class {e.target_label!r} ({e.prediction_text()})"
+    """``"kernel_shap · class 'pos' (p=0.873)"`` (a regressor's: ``target 'prediction'``)."""
+    return literal(f"{e.method} \u00b7 {target_name(e)} ({e.prediction_text()})")
+
+
+def target_name(e: Explanation) -> str:
+    """``class 'pos'`` where the model gives class probabilities, else ``target 'name'`` (a
+    regressor's output is no class)."""
+    word = "class" if e.prediction_is_probability else "target"
+    return f"{word} {e.target_label!r}"
 
 
 def std_err(e: Explanation) -> np.ndarray | None:

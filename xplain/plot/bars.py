@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xplain._ranking import others_label, top_and_rest
+from xplain._scores import explained_score
 from xplain.plot._common import (
     SIGNED_LABEL,
     UNSIGNED_LABEL,
@@ -17,10 +19,10 @@ from xplain.plot._common import (
     feature_label,
     fmt,
     is_signed,
-    others_label,
+    literal,
     std_err,
+    target_name,
     title,
-    top_and_rest,
 )
 
 if TYPE_CHECKING:
@@ -79,11 +81,14 @@ def waterfall(e: Explanation, ax: Any = None, max_display: int = 10) -> Any:
     Rows as in :func:`bar` (largest |value| on top, the rest in one "N other features"
     row); the bottom row starts at ``e.base_value`` and each bar starts where the one
     below it ends, so the top bar ends at the base value plus the sum of the values. A
-    dashed line marks the base value and a solid one f(x) (``base_value + delta`` where
-    the method reports the score difference, else the base value plus the sum); where
-    the values do not add up to f(x) (e.g. an IG completeness gap) the legend says what
-    they sum to. Error bars as in :func:`bar`. Without a base value (the method defines
-    none) this is :func:`bar`.
+    dashed line marks the base value and a solid one f(x), the number the HTML report
+    shows (:func:`xplain._scores.explained_score`: ``base_value + delta`` where the method
+    reports the score difference, else the model's prediction where it is the explained
+    score); where the values do not add up to f(x) (an IG completeness gap, LIME's
+    surrogate, a restricted explanation) the legend says what they sum to. Where f(x) is
+    unknown (log-odds without ``delta``) the solid line is labelled "base + sum of
+    values", never f(x). Error bars as in :func:`bar`. Without a base value (the method
+    defines none) this is :func:`bar`.
 
     Parameters:
         e: The explanation to draw.
@@ -115,21 +120,46 @@ def waterfall(e: Explanation, ax: Any = None, max_display: int = 10) -> Any:
                     ecolor="black", elinewidth=1, capsize=3)
         beyond[: len(shown)] += np.sign(heights[: len(shown)]) * err[shown]
     _value_labels(ax, beyond, heights, y)
-    total = base + float(np.sum(e.values))
-    delta = e.diagnostics.get("delta")
-    output = total if delta is None else base + float(delta)
     ax.axvline(base, color=BASE_COLOUR, linestyle="--", linewidth=1,
                label=f"base value = {base:.4g}")
-    gap = abs(total - output) > 1e-3 * max(abs(output), abs(base), float(np.abs(heights).sum()))
-    note = f" (values sum to {total:.4g})" if gap else ""
-    ax.axvline(output, color=BASE_COLOUR, linestyle="-", linewidth=1,
-               label=f"f(x) = {output:.4g}{note}")
+    end, style = _end_line(e, base, heights)
+    ax.axvline(end, **style)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize="small",
               frameon=False)
     _rows_axis(ax, labels)
-    ax.set_xlabel(f"{e.output} of class {e.target_label!r}")
+    ax.set_xlabel(literal(f"{e.output} of {target_name(e)}"))
     ax.set_title(title(e) + _convergence(e))
     return ax
+
+
+def _end_line(e: Explanation, base: float, heights: np.ndarray) -> tuple[float, dict[str, Any]]:
+    """Where the solid line of a waterfall goes and its style and legend label.
+
+    At f(x), the explained score, where it is known (:func:`xplain._scores.explained_score`,
+    as in the HTML report: ``base_value + delta``, else the prediction when it is the
+    explained score), not where the bars end: LIME's values add
+    up to its surrogate's prediction, a restricted explanation's (``es[:, names]``) leave
+    out some features. The label says what the values sum to where that differs, and how
+    many features were left out. Where f(x) is unknown the line marks the sum of the values.
+    """
+    total = base + float(np.sum(e.values))
+    restricted = e.diagnostics.get("restricted")
+    left_out = restricted if isinstance(restricted, dict) else {}
+    notes = [f"{left_out['features_left_out']} features left out: "
+             f"{float(left_out['values_left_out']):+.4g}"] if left_out else []
+    output = explained_score(e)
+    if output is None:
+        end = total + float(left_out.get("values_left_out", 0.0))
+        label = f"base + sum of values = {end:.4g}"  # never called f(x): it need not be
+    else:
+        end = output
+        label = f"f(x) = {output:.4g}"
+        gap = abs(total - output) > 1e-3 * max(abs(output), abs(base), float(np.abs(heights).sum()))
+        if gap:
+            notes.insert(0, f"values shown sum to {total:.4g}" if left_out
+                         else f"values sum to {total:.4g}")
+    label += f" ({'; '.join(notes)})" if notes else ""
+    return end, {"color": BASE_COLOUR, "linestyle": "-", "linewidth": 1, "label": label}
 
 
 def _rows(e: Explanation, limit: int) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -4,10 +4,12 @@ against its attribution)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
+from xplain._ranking import others_label, top_and_rest
 from xplain.errors import InvalidInputError
 from xplain.plot._batch import Batch, aligned, numeric
 from xplain.plot._common import (
@@ -20,8 +22,8 @@ from xplain.plot._common import (
     display_limit,
     fmt,
     is_signed,
-    others_label,
-    top_and_rest,
+    literal,
+    target_name,
 )
 
 HALF_ROW = 0.4  # a beeswarm row's points spread at most this far up and down
@@ -49,7 +51,7 @@ def beeswarm(es: Any, ax: Any = None, max_display: int = 10) -> Any:
     batch = aligned(es, "plot.beeswarm")
     limit = display_limit(max_display, "plot.beeswarm")
     shown, rest = top_and_rest(np.abs(batch.values).mean(axis=0), limit)
-    labels = [batch.features[j] for j in shown]
+    labels = [literal(batch.features[j]) for j in shown]
     columns = [batch.values[:, j] for j in shown]
     colours = [_value_colours(batch.data[:, j]) for j in shown]
     if rest.size:
@@ -95,7 +97,7 @@ def importance(es: Any, ax: Any = None, max_display: int = 10) -> Any:
     magnitude = np.abs(batch.values)
     mean = magnitude.mean(axis=0)
     shown, rest = top_and_rest(mean, limit)
-    labels = [batch.features[j] for j in shown]
+    labels = [literal(batch.features[j]) for j in shown]
     heights = mean[shown]
     if rest.size:
         labels.append(others_label(rest.size))
@@ -160,7 +162,7 @@ def dependence(es: Any, feature: str, ax: Any = None, color_by: str | None = Non
     if categorical:
         categories = sorted({str(v) for v in raw[present]})
         x = np.array([categories.index(str(v)) for v in raw[present]], dtype=np.float64)
-        ax.set_xticks(np.arange(len(categories)), categories)
+        ax.set_xticks(np.arange(len(categories)), [literal(c) for c in categories])
     else:
         x = x_numbers[present]
     y = batch.values[present, j]
@@ -171,14 +173,14 @@ def dependence(es: Any, feature: str, ax: Any = None, color_by: str | None = Non
     ax.axhline(0.0, color="#555555", linewidth=0.8)
     missing = int((~present).sum())
     note = f" ({missing} row{'s' if missing != 1 else ''} without a value left out)"
-    ax.set_xlabel(feature + (note if missing else ""))
-    ax.set_ylabel(f"attribution of {feature}")
+    ax.set_xlabel(literal(feature + (note if missing else "")))
+    ax.set_ylabel(literal(f"attribution of {feature}"))
     ax.set_title(_title(batch))
     if k is not None and np.isfinite(numeric(batch.data[present, k])).any():
         from matplotlib import colormaps
         from matplotlib.colors import Normalize
 
-        bar = colorbar(ax, colormaps[FEATURE_VALUE], Normalize(0.0, 1.0), str(color_by),
+        bar = colorbar(ax, colormaps[FEATURE_VALUE], Normalize(0.0, 1.0), literal(color_by),
                        fraction=0.05, pad=0.02)
         bar.set_ticks([0.0, 1.0], labels=["low", "high"])
     return ax
@@ -236,6 +238,15 @@ def _value_label(batch: Batch) -> str:
 
 
 def _title(batch: Batch) -> str:
+    """The methods, the explained class and the number of rows; a second line where the
+    rows explain different classes (explain_batch's default explains each row's predicted
+    class), whose values do not share a direction: "raises" means another class per row."""
     methods = sorted({e.method for e in batch.rows})
     n = len(batch.rows)
-    return f"{', '.join(methods)} \u00b7 {n} explanation{'s' if n != 1 else ''}"
+    head = f"{', '.join(methods)} \u00b7 {n} explanation{'s' if n != 1 else ''}"
+    targets = Counter(target_name(e) for e in batch.rows)
+    if len(targets) == 1:
+        return literal(f"{head} of {next(iter(targets))}")
+    counts = ", ".join(f"{name} ({k})" for name, k in sorted(targets.items()))
+    return literal(f"{head}, mixed: {counts}\neach row explains its own target; pass "
+                   "target= to explain_batch for one")

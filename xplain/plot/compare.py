@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xplain._optional import pyplot
+from xplain._ranking import others_label, shared_importance, top_and_rest
 from xplain._validation import positive_int
 from xplain.errors import InvalidInputError, InvalidParameterError
 from xplain.plot._common import axes as checked_axes
@@ -19,10 +20,9 @@ from xplain.plot._common import (
     feature_label,
     is_explanation,
     is_signed,
-    others_label,
-    scale,
+    literal,
     std_err,
-    top_and_rest,
+    target_name,
 )
 
 if TYPE_CHECKING:
@@ -52,8 +52,7 @@ def comparison(c: Comparison, axes: Any = None, max_display: int = 10) -> np.nda
     explanations = list(c.explanations.values())
     first = explanations[0]
     values = np.stack([np.asarray(e.values, dtype=np.float64) for e in explanations])
-    relative = np.mean([np.abs(v) / scale(v) for v in values], axis=0)
-    shown, rest = top_and_rest(relative, limit)
+    shown, rest = top_and_rest(shared_importance(values), limit)
     labels = [feature_label(first, int(i)) for i in shown]
     if rest.size:
         labels.append(others_label(rest.size))
@@ -70,7 +69,7 @@ def comparison(c: Comparison, axes: Any = None, max_display: int = 10) -> np.nda
             ax.errorbar(row[shown], y[: len(shown)], xerr=err[shown], fmt="none",
                         ecolor="black", elinewidth=1, capsize=3)
         ax.axvline(0.0, color="#555555", linewidth=0.8)
-        ax.set_title(name if signed else f"{name} (unsigned)")
+        ax.set_title(literal(name if signed else f"{name} (unsigned)"))
         ax.set_xlabel("attribution" if signed else "|attribution|")
         ax.set_yticks(y, labels)
         ax.tick_params(labelleft=ax is panels[0])  # the rows are named once, on the left
@@ -78,7 +77,7 @@ def comparison(c: Comparison, axes: Any = None, max_display: int = 10) -> np.nda
         ax.margins(x=0.1)
     figure = panels[0].figure
     if axes is None:
-        figure.suptitle(f"class {first.target_label!r} ({first.prediction_text()})")
+        figure.suptitle(literal(f"{target_name(first)} ({first.prediction_text()})"))
     return panels
 
 
@@ -122,7 +121,7 @@ def agreement(c: Comparison, ax: Any = None, k: int = 5, measure: str = "spearma
                     va="center", color="white" if dark else "black",
                     fontstyle="italic" if magnitudes[r][col] else "normal")
     unsigned = [name for name, e in c.explanations.items() if not is_signed(e)]
-    labels = [f"{name}\n(unsigned)" if name in unsigned else name for name in names]
+    labels = [literal(f"{name}\n(unsigned)" if name in unsigned else name) for name in names]
     ticks = np.arange(m)
     ax.set_xticks(ticks, labels, rotation=30, ha="right", rotation_mode="anchor")
     ax.set_yticks(ticks, labels)
@@ -175,7 +174,29 @@ def _comparison(c: Any, owner: str) -> Comparison:
             f"{owner} draws an xplain.Comparison of at least one method (from "
             f"Explainer.compare). Got {type(c).__name__}."
         )
+    # one row per feature and one class for every panel: a comparison built by hand (or
+    # edited) of other instances or targets would draw one method's values beside another's
+    # features, or under the first method's class
+    (first_name, first), *others = explanations.items()
+    for name, e in others:
+        if list(e.features) != list(first.features) or e.target_label != first.target_label:
+            what = "features" if list(e.features) != list(first.features) else "target"
+            raise InvalidInputError(
+                f"{owner} draws methods that explain the same features for the same target; "
+                f"{name!r} explains {'other features' if what == 'features' else 'another target'} "
+                f"than {first_name!r} ({_differ(first, e, what)}). "
+                "Compare one instance and target with Explainer.compare."
+            )
     return c
+
+
+def _differ(a: Any, b: Any, what: str) -> str:
+    """How two explanations' targets or features differ, in a few words."""
+    if what == "target":
+        return f"{a.target_label!r} vs {b.target_label!r}"
+    return " vs ".join(
+        f"{e.n_features} features ({', '.join(map(repr, e.features[:3]))}, ...)" for e in (a, b)
+    )
 
 
 def _panels(given: Any, m: int, rows: int) -> np.ndarray:

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xplain.errors import InvalidInputError
-from xplain.plot._common import axes, colorbar, colour_scale, explanation, scale, title
+from xplain.plot._common import (
+    axes,
+    colorbar,
+    colour_scale,
+    explanation,
+    literal,
+    scale,
+    title,
+)
 
 if TYPE_CHECKING:
     from xplain.explanation import Explanation
@@ -50,8 +58,9 @@ def interactions(e: Explanation, ax: Any = None) -> Any:
     cmap, norm = colour_scale(True, scale(matrix))
     ax.imshow(matrix, cmap=cmap, norm=norm)
     ticks = np.arange(d)
-    ax.set_xticks(ticks, e.features, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_yticks(ticks, e.features)
+    names = [literal(f) for f in e.features]
+    ax.set_xticks(ticks, names, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(ticks, names)
     if d <= ANNOTATE_UP_TO:
         for r in range(d):
             for c in range(d):

@@ -14,6 +14,7 @@ from xplain.plot._common import (
     colour_scale,
     explanation,
     is_signed,
+    literal,
     scale,
     title,
 )
@@ -57,7 +58,7 @@ def text(e: Explanation, ax: Any = None) -> Any:
     cmap, norm = colour_scale(signed, scale(values, ~special))
     font = FontProperties(size=FONT_SIZE)
     pieces = token_texts(e)
-    words = [piece.strip() for piece in pieces]
+    words = [literal(piece.strip()) for piece in pieces]
     widths = [_width(word, font) + 2 * PAD * FONT_SIZE for word in words]
     space = _width("x x", font) - 2 * _width("x", font)
     available = ax.get_position().width * ax.figure.get_figwidth() * 72.0  # points

@@ -1,20 +1,23 @@
 """The bars view of one explanation (shap's waterfall, as a table): numbers in, rows out.
 
-Features are sorted by |value|; the largest ``max_features`` get a row each and one more
-row sums the others (``"N other features"``). A signed explanation's bars grow from a
-centred zero (left: lowers, right: raises the explained score); a magnitude's
-(``Explanation.signed`` False) from the left edge. Where the method reports standard errors
-(``diagnostics["std_err"]``, one per feature: KernelSHAP) each value gets ``± se`` and an
-error bar. Every position is a percentage of the bar cell's width; the template draws them.
+Features are sorted by |value|; at most ``max_display`` rows are drawn, the last summing
+the others (``"N other features"``; :mod:`xplain._ranking`, as the plots). A signed
+explanation's bars grow from a centred zero (left: lowers, right: raises the explained
+score); a magnitude's (``Explanation.signed`` False) from the left edge. Where the method
+reports standard errors (``diagnostics["std_err"]``, one per feature: KernelSHAP) each
+value gets ``± se`` and an error bar. Every position is a percentage of the bar cell's
+width; the template draws them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xplain._ranking import others_label, top_and_rest
 from xplain.report._charts import show_value
 
 ROUNDING = 1e-9  # standard errors below this share of the largest |value| are float noise
@@ -23,8 +26,9 @@ if TYPE_CHECKING:
     from xplain.explanation import Explanation
 
 
-def feature_bars(e: Explanation, max_features: int) -> dict[str, Any]:
-    """Rows of the bars view: the ``max_features`` largest |values|, then the others summed.
+def feature_bars(e: Explanation, max_display: int) -> dict[str, Any]:
+    """Rows of the bars view: at most ``max_display``, the largest |values| first and the
+    others summed in the last (:func:`xplain._ranking.top_and_rest`).
 
     Each row: ``feature``, ``shown`` (the instance's value, or None), ``value``, ``text``,
     ``se`` / ``se_text`` (None without standard errors), ``other`` (the summed row),
@@ -34,8 +38,7 @@ def feature_bars(e: Explanation, max_features: int) -> dict[str, Any]:
     values = np.asarray(e.values, dtype=np.float64)
     errors = std_errors(e)
     shown = e.display.shown if e.display.shown is not None else ()
-    order = np.argsort(-np.abs(values), kind="stable")
-    top, rest = order[:max_features], order[max_features:]
+    top, rest = top_and_rest(np.abs(values), max_display)
     rows = [
         _row(
             e.features[i],
@@ -47,14 +50,32 @@ def feature_bars(e: Explanation, max_features: int) -> dict[str, Any]:
     ]
     if len(rest):
         # no standard error for the sum: the estimates' errors are correlated
-        label = f"{len(rest)} other feature{'s' if len(rest) > 1 else ''}"
+        label = others_label(len(rest))
         rows.append({**_row(label, None, float(values[rest].sum()), None), "other": True})
+    left_out = _left_out_row(e)
+    if left_out is not None:
+        rows.append(left_out)
     reach = [abs(r["value"]) + (r["se"] or 0.0) for r in rows]
     scale = max(reach, default=0.0)
     for row in rows:
         _place(row, scale, e.signed)
     return {"rows": rows, "scale": scale, "signed": e.signed, "n_other": len(rest),
             "has_se": errors is not None}
+
+
+def _left_out_row(e: Explanation) -> dict[str, Any] | None:
+    """The row of the features a restricted explanation (``es[:, names]``) left out: their
+    summed value (``diagnostics["restricted"]``), so that the rows still add up from the
+    base value to f(x); None for an explanation of every feature."""
+    restricted = e.diagnostics.get("restricted")
+    if not isinstance(restricted, Mapping):
+        return None
+    n, total = restricted.get("features_left_out"), restricted.get("values_left_out")
+    if not (isinstance(n, int) and n > 0 and isinstance(total, int | float)
+            and math.isfinite(total)):
+        return None
+    label = f"{n} feature{'s' if n > 1 else ''} left out"
+    return {**_row(label, None, float(total), None), "other": True}
 
 
 def std_errors(e: Explanation) -> list[float | None] | None:

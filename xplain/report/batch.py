@@ -20,6 +20,10 @@ adapter):
   feature, x = attribution, colour = the feature's shown value from low to high when
   numeric, grey otherwise), features ordered by global importance.
 
+Both charts draw at most ``max_display`` rows, the last summing the other features (its
+bar the sum of their mean |values|, its dots each instance's sum of their values), as
+``xplain.plot.importance`` / ``beeswarm`` do (:mod:`xplain._ranking`).
+
 Values are averaged as they are: mix explanations of one target class (pass
 ``target=`` to ``explain_batch``) for a global importance that means something.
 """
@@ -34,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xplain._ranking import others_label, top_and_rest
 from xplain._validation import positive_int
 from xplain.errors import InvalidParameterError
 from xplain.explanation import Explanation
@@ -53,19 +58,22 @@ from xplain.report.render import (
 class BatchReport:
     """Explanations of many instances by one method, summarised as one HTML report.
 
-    ``max_features`` features (or tokens) are charted, the most important first;
-    ``max_instances`` instances are shown one by one (text and image batches).
+    Parameters:
+        explanations: Explanations of one method (a list, or an ``Explanations``).
+        max_display: Most rows of each chart (>= 1), the "N other features" row included:
+            the ``max_display - 1`` most important features (or tokens) first.
+        max_instances: Instances shown one by one (text and image batches).
     """
 
     def __init__(
         self,
         explanations: Sequence[Explanation],
         *,
-        max_features: int = 20,
+        max_display: int = 20,
         max_instances: int = 50,
     ) -> None:
         self.explanations = _validated(explanations)
-        self.max_features = positive_int("max_features", max_features, "BatchReport")
+        self.max_display = positive_int("max_display", max_display, "BatchReport")
         self.max_instances = positive_int("max_instances", max_instances, "BatchReport")
 
     @property
@@ -133,7 +141,9 @@ class BatchReport:
         if self.kind == "grid":
             context["panels"] = self._panels()
         else:
-            top = self.importance().head(self.max_features)
+            frame = self.importance()
+            shown, rest = top_and_rest(frame["mean_abs"].to_numpy(), self.max_display)
+            top, others = frame.iloc[shown], list(frame["feature"].iloc[rest])
             texts = list(top["feature"])
             if by_token:
                 shown = {
@@ -143,11 +153,17 @@ class BatchReport:
                 }
                 texts = [shown[f].strip() or f for f in texts]
             notes = [f"\u00d7{n}" for n in top["count"]] if by_token else None
-            context["importance"] = bar_chart(texts, top["mean_abs"], notes)
+            heights = list(top["mean_abs"])
+            if others:
+                texts.append(others_label(len(others)))
+                heights.append(float(frame["mean_abs"].iloc[rest].sum()))
+                notes = None if notes is None else [*notes, ""]
+            context["importance"] = bar_chart(texts, heights, notes)
+            context["n_shown"], context["n_other"] = len(top), len(others)
             if by_token:
                 context["instances"] = self._token_rows()
             else:
-                context["swarm"] = self._beeswarm(list(top["feature"]))
+                context["swarm"] = self._beeswarm(list(top["feature"]), others)
         body = environment().get_template("_batch.html.j2").render(**context)
         title = f"xplain: {self.method} over {len(self)} instances"
         return page(title, body) if full_page else fragment(body)
@@ -160,7 +176,9 @@ class BatchReport:
         return save_page(path, self.to_html(full_page=True))
 
     # -- pieces --------------------------------------------------------------------------
-    def _beeswarm(self, features: list[str]) -> dict[str, Any]:
+    def _beeswarm(self, features: list[str], others: list[str]) -> dict[str, Any]:
+        """One row per feature of ``features``, then (if any) one row of each instance's
+        sum over ``others`` (grey: no feature value)."""
         attributions, raw = [], []
         for feature in features:
             a, v = [], []
@@ -172,7 +190,17 @@ class BatchReport:
                     v.append(shown[j] if j < len(shown) else None)
             attributions.append(np.asarray(a))
             raw.append(v)
-        return beeswarm(features, attributions, raw, signed=self.explanations[0].signed)
+        labels = list(features)
+        if others:
+            rest = set(others)
+            sums = [sum(float(v) for f, v, special in zip(e.features, e.values,
+                                                         e._special_flags(), strict=True)
+                        if f in rest and not special)
+                    for e in self.explanations]
+            labels.append(others_label(len(others)))
+            attributions.append(np.asarray(sums))
+            raw.append([None] * len(sums))
+        return beeswarm(labels, attributions, raw, signed=self.explanations[0].signed)
 
     def _token_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -199,11 +227,18 @@ def render_batch(
     explanations: Sequence[Explanation],
     *,
     full_page: bool = False,
-    max_features: int = 20,
+    max_display: int = 20,
     max_instances: int = 50,
 ) -> str:
-    """HTML of :class:`BatchReport` (a fragment for Jupyter, or a standalone page)."""
-    report = BatchReport(explanations, max_features=max_features, max_instances=max_instances)
+    """HTML of :class:`BatchReport` (a fragment for Jupyter, or a standalone page).
+
+    Parameters:
+        explanations: Explanations of one method.
+        full_page: A standalone page (True) or a fragment for Jupyter.
+        max_display: Most rows of each chart, the "N other features" row included.
+        max_instances: Instances shown one by one (text and image batches).
+    """
+    report = BatchReport(explanations, max_display=max_display, max_instances=max_instances)
     return report.to_html(full_page=full_page)
 
 
@@ -211,11 +246,18 @@ def save_batch_html(
     explanations: Sequence[Explanation],
     path: str | Path,
     *,
-    max_features: int = 20,
+    max_display: int = 20,
     max_instances: int = 50,
 ) -> Path:
-    """Write :class:`BatchReport` as a standalone page and return its path."""
-    report = BatchReport(explanations, max_features=max_features, max_instances=max_instances)
+    """Write :class:`BatchReport` as a standalone page and return its path.
+
+    Parameters:
+        explanations: Explanations of one method.
+        path: The file to write; its folder must exist.
+        max_display: Most rows of each chart, the "N other features" row included.
+        max_instances: Instances shown one by one (text and image batches).
+    """
+    report = BatchReport(explanations, max_display=max_display, max_instances=max_instances)
     return report.save_html(path)
 
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from xplain._ranking import shared_importance, top_and_rest
 from xplain.errors import UndefinedMeasureWarning
 from xplain.report._charts import fmt, show_value
 from xplain.report._image import image_panels
@@ -102,14 +103,12 @@ def _text_rows(
 def _feature_bars(
     explanations: dict[str, Explanation], scales: dict[str, float]
 ) -> list[dict[str, Any]]:
-    """One row per feature (same order for every method), one diverging bar per method."""
+    """One row per feature, one diverging bar per method; the rows in the order of the
+    plots' comparison panels (:func:`xplain._ranking.shared_importance`), the same for
+    every method."""
     first = next(iter(explanations.values()))
     values = np.array([np.asarray(e.values, dtype=float) for e in explanations.values()])
-    relative = np.array(
-        [np.abs(v) / s if s > 0 else np.zeros_like(v) for v, s in zip(values, scales.values(),
-                                                                      strict=True)]
-    )  # [methods, features]
-    order = np.argsort(-np.nan_to_num(relative).mean(0), kind="stable")
+    order, _ = top_and_rest(shared_importance(values), len(first.features))  # all of them
     shown = first.display.shown or ()
     rows = []
     for j in order:

@@ -3,8 +3,8 @@
 How features are drawn comes from the explanation's :class:`~xplain.display.FeatureDisplay`
 (given by the adapter), never from its modality: ``"tokens"`` as a token strip, ``"grid"``
 as a heat map over the image, a kind registered with :func:`register_display` by its
-renderer, and ``"bars"`` or any other kind as bars sorted by |value| (the largest
-``max_features``, then the others summed; :mod:`xplain.report._bars`).
+renderer, and ``"bars"`` or any other kind as bars sorted by |value| (at most
+``max_display`` rows, the last summing the others; :mod:`xplain.report._bars`).
 
 Signed values (``Explanation.signed``) are coloured on a diverging scale, -max..+max (blue
 lowers, red raises the explained score); magnitudes (saliency's |gradient|, Grad-CAM's
@@ -13,7 +13,6 @@ ReLU'd map) on a sequential one, 0..max (white to purple), with a legend saying 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -24,6 +23,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from xplain._scores import base_value_source, explained_score
 from xplain._validation import positive_int
 from xplain.errors import InvalidParameterError
 from xplain.report._bars import feature_bars
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 _NEGATIVE = np.array([33, 102, 172])
 _POSITIVE = np.array([178, 24, 43])
 _MAGNITUDE = np.array([84, 39, 143])  # the sequential scale's end, for unsigned values
-MAX_FEATURES = 10  # rows of the bars view before "N other features"
+MAX_DISPLAY = 10  # most rows of the bars view, the "N other features" row included
 LONG_TOKEN = 30  # characters: a longer token may wrap inside (it would not fit a line)
 ARRAY_ITEMS = 8  # numbers of a diagnostic array shown before "... (n values)"
 BUILT_IN_KINDS = ("tokens", "grid", "bars")
@@ -161,22 +161,6 @@ def legend(e: Explanation, low: str | None = None, high: str | None = None,
     return {"signed": False, "low": "0", "high": high or "max", "caption": scope + caption}
 
 
-def explained_score(e: Explanation) -> float | None:
-    """f(x): the explained score (``e.output`` of the target) at the instance, where known.
-
-    ``base_value + delta`` when the method reports both (its own units), else the
-    prediction when it is the explained score itself (``output`` ``"probability"`` or a
-    regression's ``"raw"``); None otherwise (logits of a classifier whose method gives no
-    delta).
-    """
-    delta = e.diagnostics.get("delta")
-    if e.base_value is not None and isinstance(delta, int | float) and math.isfinite(delta):
-        return float(e.base_value) + float(delta)
-    if e.output in ("probability", "raw"):
-        return float(e.prediction[e.target])
-    return None
-
-
 def scale_of(e: Explanation) -> float:
     """The largest finite |value| of the explanation's non-special features (0 if none)."""
     values = np.abs(np.asarray(e.values, dtype=float))[~e._special_flags()]
@@ -185,14 +169,17 @@ def scale_of(e: Explanation) -> float:
 
 
 def render_explanation(
-    e: Explanation, *, full_page: bool = False, max_features: int = MAX_FEATURES
+    e: Explanation, *, full_page: bool = False, max_display: int = MAX_DISPLAY
 ) -> str:
     """The explanation as an HTML fragment (Jupyter) or a standalone page.
 
-    ``max_features``: rows of the bars view (the largest |values|; one more row sums the
-    others); token strips and images show every feature.
+    Parameters:
+        e: The explanation.
+        full_page: A standalone page (True) or a fragment with its stylesheet (Jupyter).
+        max_display: Most rows of the bars view (>= 1), the "N other features" row
+            included, as ``Explanation.plot``; token strips and images show every feature.
     """
-    max_features = positive_int("max_features", max_features, "to_html")
+    max_display = positive_int("max_display", max_display, "to_html")
     scale = scale_of(e)
     kind = e.display.kind
     image = image_panels(e, scale) if kind == "grid" else None
@@ -206,11 +193,12 @@ def render_explanation(
     body = environment().get_template("_explanation.html.j2").render(
         e=e,
         cells=token_cells(e, scale) if layout == "tokens" else None,
-        bars=feature_bars(e, max_features) if layout == "bars" else None,
+        bars=feature_bars(e, max_display) if layout == "bars" else None,
         legend=legend(e, f"{-scale:+.3g}", f"{scale:+.3g}" if e.signed else f"{scale:.3g}"),
         diagnostics=[(k, _fmt(v), _warns(k, v)) for k, v in e.diagnostics.items()],
         not_converged=_warns("converged", converged),
         base=e.base_value,
+        base_source=base_value_source(e),
         score=explained_score(e),
         image=image,
         layout=layout,

@@ -328,7 +328,7 @@ class ExplanationDataset:
         self,
         *,
         max_instances: int = 50,
-        max_features: int = 20,
+        max_display: int = 20,
         path: str | os.PathLike | None = None,
     ) -> str:
         """The batch HTML report (:class:`xplain.report.BatchReport`, a standalone page) of
@@ -338,7 +338,7 @@ class ExplanationDataset:
 
         Args:
             max_instances: Rows read and shown, the first ones (default 50).
-            max_features: Features (or tokens) charted, the most important first
+            max_display: Most rows of each chart, the "N other features" row included
                 (default 20).
             path: Where to write the page as well, or None.
 
@@ -349,14 +349,14 @@ class ExplanationDataset:
             InvalidInputError: no partition is finished yet.
         """
         max_instances = positive_int("max_instances", max_instances, "report")
-        max_features = positive_int("max_features", max_features, "report")
+        max_display = positive_int("max_display", max_display, "report")
         explanations = self.explanations(limit=max_instances)
         if not explanations:
             raise InvalidInputError(
                 f"{str(self.directory)!r} has no finished partition yet, so there is nothing "
                 f"to report; {_RESUME} to compute them."
             )
-        report = BatchReport(explanations, max_features=max_features, max_instances=max_instances)
+        report = BatchReport(explanations, max_display=max_display, max_instances=max_instances)
         html = report.to_html(full_page=True)
         if path is not None:
             save_page(path, html)

@@ -1,4 +1,5 @@
-"""Explanations as Arrow tables (one row each) and back: the Parquet schema of a dataset.
+"""Explanations as Arrow tables (one row each) and back: the Parquet schema of a dataset
+(and of :meth:`xplain.Explanations.to_parquet`'s file).
 
 Columns, in order:
 
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from xplain.errors import DatasetOutputError, InvalidInputError
 from xplain.explanation import Explanation
@@ -138,6 +141,44 @@ def to_explanation(row: dict[str, Any], features: list[str] | None) -> Explanati
         data["features"] = row["tokens"] if "tokens" in row else row["features"]
         data["values"] = row["values"]
     return Explanation.from_dict(data)
+
+
+def write_parquet(path: str | os.PathLike[str], explanations: Sequence[Explanation]) -> None:
+    """Write ``explanations`` to the Parquet file ``path``, one row each, rows numbered
+    from 0: the wide layout where every row has the same, distinct features (a table's
+    columns), else list columns (texts of different tokens)."""
+    first = explanations[0].features if explanations else None
+    wide = first is not None and len(set(first)) == len(first) and all(
+        e.features == first for e in explanations
+    )
+    table = to_table(range(len(explanations)), explanations, list(first) if wide else None)
+    try:
+        pq.write_table(table, path)
+    except OSError as err:
+        raise InvalidInputError(f"Could not write the Parquet file {str(path)!r}: {err}") from err
+
+
+def read_parquet(path: str | os.PathLike[str]) -> list[Explanation]:
+    """The explanations of a Parquet file written by :func:`write_parquet`, in row order."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as err:
+        raise InvalidInputError(
+            f"{str(path)!r} is not a readable Parquet file ({err}). Pass the path that "
+            "Explanations.to_parquet wrote."
+        ) from err
+    names = table.column_names
+    if JSON_COLUMN not in names:
+        raise InvalidInputError(
+            f"The Parquet file {str(path)!r} has no {JSON_COLUMN!r} column, so it was not "
+            f"written by Explanations.to_parquet (its columns: {names[:8]}). Pass a file "
+            "that Explanations.to_parquet or explain_dataset wrote."
+        )
+    # list layout: a "values" column; wide layout: one "value:<feature>" column per feature
+    features = None if "values" in names else [
+        name[len(VALUE):] for name in names if name.startswith(VALUE)
+    ]
+    return [to_explanation(row, features) for row in table.to_pylist()]
 
 
 def _scalar_diagnostics(dicts: list[dict[str, Any]]) -> dict[str, pa.DataType]:

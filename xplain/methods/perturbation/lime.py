@@ -27,6 +27,10 @@ DEFAULT_SAMPLES = 2000
 MASK_DISTANCE_SCALE = 100.0  # lime_text: cosine distance x 100 ...
 MASK_KERNEL_WIDTH = 25.0  # ... with kernel width 25
 NEIGHBOURHOOD_WIDTH_FACTOR = 0.75  # lime_tabular: kernel width 0.75 sqrt(d)
+BASE_VALUE_SOURCE = (  # diagnostics["base_value_source"], the reports' tooltip
+    "the surrogate's intercept (its prediction with every feature off); the values add up "
+    "from it to local_prediction, not to f(x)"
+)
 
 
 @register_method
@@ -55,12 +59,12 @@ class Lime(PerturbationMethod):
     Diagnostics: ``score`` (weighted R^2 of the surrogate), ``intercept``,
     ``local_prediction`` (surrogate at the instance) vs ``prediction`` (model), and the
     ``kernel_width`` used. ``base_value`` is the intercept (the surrogate's prediction with
-    every feature off) where the instance's representation is all ones (masks, and the
-    default binned tables): the values then add up from it to ``local_prediction``, not
-    to the model's ``prediction`` (the difference is the surrogate's fit error). Without
-    bins (``discretize_continuous=False``) a numeric column is represented by its z-score,
-    the values are slopes that do not add up from the intercept, and there is no
-    ``base_value``.
+    every feature off; ``base_value_source`` says so) where the instance's representation
+    is all ones (masks, and the default binned tables): the values then add up from it to
+    ``local_prediction``, not to the model's ``prediction`` (the difference is the
+    surrogate's fit error). Without bins (``discretize_continuous=False``) a numeric
+    column is represented by its z-score, the values are slopes that do not add up from
+    the intercept, and there is no ``base_value``.
 
     A ``num_samples`` whose model rows or ``[n, d]`` arrays exceed ``xplain.limits`` is
     refused (ResourceLimitError) before any sample is scored.
@@ -141,6 +145,7 @@ class Lime(PerturbationMethod):
         }
         if np.all(data[0] == 1.0):  # local_prediction = intercept + sum(coef)
             diagnostics["base_value"] = fit.intercept
+            diagnostics["base_value_source"] = BASE_VALUE_SOURCE
         return Attribution(fit.coef, diagnostics)
 
     def _refuse_table_options(self) -> None:

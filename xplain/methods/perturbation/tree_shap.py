@@ -16,6 +16,14 @@ from xplain.registry import register_method
 from xplain.views import TreeView, View
 
 PERTURBATIONS = ("interventional", "tree_path_dependent")
+# what the base value is (diagnostics["base_value_source"], the reports' tooltip)
+_BASE_VALUE_SOURCES = {
+    "interventional": "the weighted mean score of the background rows",
+    "tree_path_dependent": (
+        "shap's expected value over the training data recorded in the trees (their cover; "
+        "path-dependent, no background)"
+    ),
+}
 
 
 @register_method
@@ -76,7 +84,7 @@ class TreeShap(Method):
     base_value``, with ``f(x)`` from the model itself (so it also checks that shap read the
     model right), and ``base_value`` the weighted mean score of the background
     (interventional), as for every SHAP-family method, or shap's expected value over the
-    training cover (path-dependent).
+    training cover (path-dependent); ``base_value_source`` says which, in words.
     """
 
     name: ClassVar[str] = "tree_shap"
@@ -213,6 +221,7 @@ def _attribution(
         total = float(view.scores[column_class]) - base  # in shap's column
         score = float(view.scores[target])
         diagnostics.update(efficiency(values, score, score - sign * total))
+        diagnostics["base_value_source"] = _BASE_VALUE_SOURCES[mode]
     if pairs is None:
         return Attribution(values, diagnostics)
     matrix = sign * pairs[:, :, column]  # [m, m]
