@@ -40,6 +40,25 @@ def explained_score(e: Explanation) -> float | None:
     return None
 
 
+# the explained score in words, for the outputs whose name is not a noun phrase of its own
+_OUTPUT_WORDS = {
+    "raw": "raw output",
+    "log_odds": "log-odds",
+    "log_probability": "log-probability",
+    "logits": "logit",
+}
+
+
+def output_words(output: str) -> str:
+    """``e.output`` as reports and plots print it ("raw output", "log-odds", "logit",
+    "probability"); an adapter's own output name as it is.
+
+    Parameters:
+        output: The explained output's name (``Explanation.output``).
+    """
+    return _OUTPUT_WORDS.get(output, output)
+
+
 # what a base value is where the method does not say (diagnostics["base_value_source"]):
 # the SHAP methods' background mean, or the baseline's score (integrated gradients, DeepLIFT)
 GENERIC_BASE_VALUE_SOURCE = (

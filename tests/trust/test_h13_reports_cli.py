@@ -108,3 +108,17 @@ def test_h13_base_value_must_be_a_finite_number():
         with pytest.raises(xplain.InvalidInputError, match="base_value"):
             dataclasses.replace(e, diagnostics={"base_value": bad})
     assert dataclasses.replace(e, diagnostics={}).base_value is None
+
+
+def test_h13_raw_output_is_named_in_words():
+    """A regressor's report said "explained: raw of prediction" and "raises the raw of ..."."""
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    model = Ridge().fit(X, X["a"] - X["b"])
+    e = xplain.Explainer(model, data=X).explain(X.iloc[0], "exact_shapley")
+    assert e.output == "raw"
+    html = e.to_html()
+    assert "raw output of" in html and "raw of" not in html
+    assert "raises the raw output" in html

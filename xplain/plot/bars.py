@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xplain._ranking import others_label, top_and_rest
-from xplain._scores import explained_score
+from xplain._scores import explained_score, output_words
 from xplain.plot._common import (
     SIGNED_LABEL,
     UNSIGNED_LABEL,
@@ -127,7 +127,7 @@ def waterfall(e: Explanation, ax: Any = None, max_display: int = 10) -> Any:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize="small",
               frameon=False)
     _rows_axis(ax, labels)
-    ax.set_xlabel(literal(f"{e.output} of {target_name(e)}"))
+    ax.set_xlabel(literal(f"{output_words(e.output)} of {target_name(e)}"))
     ax.set_title(title(e) + _convergence(e))
     return ax
 

@@ -5,6 +5,8 @@ How features are drawn comes from the explanation's :class:`~xplain.display.Feat
 as a heat map over the image, a kind registered with :func:`register_display` by its
 renderer, and ``"bars"`` or any other kind as bars sorted by |value| (at most
 ``max_display`` rows, the last summing the others; :mod:`xplain.report._bars`).
+An explanation with ``interactions`` (tree_shap's) also shows them as a matrix over the
+features of the bars view (:mod:`xplain.report._interactions`).
 
 Signed values (``Explanation.signed``) are coloured on a diverging scale, -max..+max (blue
 lowers, red raises the explained score); magnitudes (saliency's |gradient|, Grad-CAM's
@@ -23,11 +25,12 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from xplain._scores import base_value_source, explained_score
+from xplain._scores import base_value_source, explained_score, output_words
 from xplain._validation import positive_int
 from xplain.errors import InvalidParameterError
 from xplain.report._bars import feature_bars
 from xplain.report._image import image_panels
+from xplain.report._interactions import interaction_table
 
 if TYPE_CHECKING:
     from xplain.explanation import Explanation
@@ -75,6 +78,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["fmt_value"] = _fmt  # params and diagnostics
+    env.filters["output_words"] = output_words
     return env
 
 
@@ -154,7 +158,7 @@ def legend(e: Explanation, low: str | None = None, high: str | None = None,
     """
     if e.signed:
         of = f" of {e.target_label}" if of_target else ""
-        caption = f"blue lowers, red raises the {e.output}{of}"
+        caption = f"blue lowers, red raises the {output_words(e.output)}{of}"
         return {"signed": True, "low": low or "\u2212max", "high": high or "+max",
                 "caption": scope + caption}
     caption = "magnitude (unsigned: larger = more important)"
@@ -190,11 +194,12 @@ def render_explanation(
     elif custom is not None:
         layout = "custom"
     converged = e.diagnostics.get("converged")
+    pairs = interaction_table(e, max_display, lambda v, s: colour(v, s, e.signed), text_colour)
     body = environment().get_template("_explanation.html.j2").render(
         e=e,
         cells=token_cells(e, scale) if layout == "tokens" else None,
         bars=feature_bars(e, max_display) if layout == "bars" else None,
-        legend=legend(e, f"{-scale:+.3g}", f"{scale:+.3g}" if e.signed else f"{scale:.3g}"),
+        legend=_legend_of(e, scale),
         diagnostics=[(k, _fmt(v), _warns(k, v)) for k, v in e.diagnostics.items()],
         not_converged=_warns("converged", converged),
         base=e.base_value,
@@ -203,8 +208,17 @@ def render_explanation(
         image=image,
         layout=layout,
         custom=Markup(custom(e, scale)) if custom is not None else None,
+        pairs=pairs,
+        pairs_legend=None if pairs is None else _legend_of(e, pairs["scale"], "the matrix"),
     )
     return page(f"xplain: {e.method}", body) if full_page else fragment(body)
+
+
+def _legend_of(e: Explanation, scale: float, scope: str = "") -> dict[str, Any]:
+    """The legend of ``e``'s scale reaching ``scale`` (its ends as numbers); ``scope``
+    names a part drawn on its own scale (the interaction matrix)."""
+    high = f"{scale:+.3g}" if e.signed else f"{scale:.3g}"
+    return legend(e, f"{-scale:+.3g}", high, f"{scope} on its own scale; " if scope else "")
 
 
 def _warns(key: str, value: Any) -> bool:
