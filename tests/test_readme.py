@@ -6,12 +6,14 @@ failure names the block's line in README.md, and tracebacks point at README line
 statement whose comment shows a dict of numbers (``e.diagnostics  # {'n_steps': 32, ...}``)
 must give those numbers, to the digits shown. A block preceded by
 ``<!-- readme-test: needs MODULE -->`` runs only where MODULE imports (e.g. pyspark).
-Bash blocks are not run.
+Bash blocks are not run. tests/test_docs_examples.py runs the documentation pages' blocks
+with the same runner (:func:`run_python_blocks`).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -23,7 +25,7 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 NEEDS = re.compile(r"<!--\s*readme-test:\s*needs\s+([\w.]+)\s*-->")
 
-# Runs in the subprocess: argv = [README path, line numbers of the blocks to run].
+# Runs in the subprocess: argv = [page path, its name in messages, lines of the blocks to run].
 RUNNER = r'''
 import ast, re, sys, time, traceback
 
@@ -37,28 +39,29 @@ def check_shown(value, comment, where):
         got = value[key]
         decimals = len(shown.split(".")[1]) if "." in shown else 0
         if round(float(got), decimals) != float(shown):
-            raise AssertionError(f"{where}: the README shows {key}={shown}, the code gives {got}")
+            raise AssertionError(f"{where} shows {key}={shown}, the code gives {got}")
 
 
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+name = sys.argv[2]
 namespace = {"__name__": "__readme__"}
-for start in map(int, sys.argv[2:]):
+for start in map(int, sys.argv[3:]):
     end = next(i for i in range(start, len(lines)) if lines[i].startswith("```"))
-    source = "\n" * start + "\n".join(lines[start:end])  # code lines keep their README numbers
+    source = "\n" * start + "\n".join(lines[start:end])  # code lines keep their page numbers
     began = time.perf_counter()
     try:
-        for statement in ast.parse(source, "README.md").body:
+        for statement in ast.parse(source, name).body:
             module = ast.Module([statement], type_ignores=[])
             if isinstance(statement, ast.Expr):
-                value = eval(compile(ast.Expression(statement.value), "README.md", "eval"),
+                value = eval(compile(ast.Expression(statement.value), name, "eval"),
                              namespace)
                 comment = SHOWN.search(lines[statement.end_lineno - 1])
                 if comment:
-                    check_shown(value, comment.group(1), f"README.md:{statement.end_lineno}")
+                    check_shown(value, comment.group(1), f"{name}:{statement.end_lineno}")
             else:
-                exec(compile(module, "README.md", "exec"), namespace)
+                exec(compile(module, name, "exec"), namespace)
     except BaseException:
-        print(f"README.md: the python block at line {start} failed:", file=sys.stderr)
+        print(f"{name}: the python block at line {start} failed:", file=sys.stderr)
         traceback.print_exc()
         sys.exit(1)
     print(f"block at line {start}: {time.perf_counter() - began:.1f} s", flush=True)
@@ -86,6 +89,31 @@ def python_blocks(text: str) -> list[Block]:
     return blocks
 
 
+def run_python_blocks(page: Path, name: str, cwd: Path) -> tuple[subprocess.CompletedProcess, int]:
+    """Run ``page``'s python blocks in order, in one namespace, in a fresh interpreter in ``cwd``.
+
+    Parameters:
+        page: the Markdown file.
+        name: how messages and tracebacks name the page (e.g. ``docs/comparing.md``).
+        cwd: the working directory (files the blocks write land there).
+
+    Returns the finished process and the number of blocks run (those whose ``needs`` module
+    imports). Offline (``HF_HUB_OFFLINE=1``), with matplotlib's ``Agg`` backend.
+    """
+    blocks = python_blocks(page.read_text(encoding="utf-8"))
+    runnable = [b for b in blocks if b.needs is None or importlib.util.find_spec(b.needs)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}  # never the network
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(page), name, *(str(b.line) for b in runnable)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return done, len(runnable)
+
+
 def test_the_readme_blocks_are_found_and_compile():
     blocks = python_blocks(README.read_text(encoding="utf-8"))
     assert len(blocks) >= 5
@@ -99,17 +127,7 @@ def test_python_blocks_are_parsed_with_their_needs():
 
 
 @pytest.mark.slow
-def test_the_readme_python_blocks_run_as_written(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # never the network
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    blocks = python_blocks(README.read_text(encoding="utf-8"))
-    runnable = [b for b in blocks if b.needs is None or importlib.util.find_spec(b.needs)]
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(README), *(str(b.line) for b in runnable)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def test_the_readme_python_blocks_run_as_written(tmp_path):
+    done, n_blocks = run_python_blocks(README, "README.md", tmp_path)
     assert done.returncode == 0, done.stderr[-6000:]
-    assert done.stdout.count("block at line") == len(runnable)
+    assert done.stdout.count("block at line") == n_blocks
