@@ -275,6 +275,7 @@ class Comparison:
         params: Mapping[str, Mapping[str, Any]] | None = None,
         per_k: bool = False,
         explainer: Explainer | None = None,
+        **shared: Any,
     ) -> pd.DataFrame:
         """One row per method: each metric, then the method's ``seconds`` and ``n_model_evals``.
 
@@ -288,10 +289,12 @@ class Comparison:
         :attr:`evaluation`, which reports show.
 
         The metrics run ``explainer``'s model (default: the explainer that made the
-        comparison; a comparison restored by :meth:`from_dict` needs one passed).
+        comparison; a comparison restored by :meth:`from_dict` needs one passed). Other
+        keywords (``shared``) go to every evaluated metric that takes them, e.g. the human
+        ``rationale=`` of the plausibility metrics.
         """
         infos = scalar_metrics(self.metrics if metrics is None else metrics)
-        params = metric_params(params, infos)
+        params = metric_params(params, infos, shared)
         explainer = self.explainer if explainer is None else explainer
         if explainer is None:
             raise InvalidParameterError(
@@ -331,7 +334,10 @@ class Comparison:
         use_curve: bool,
     ) -> Any:
         metric = info.name + ("/curve" if use_curve else "")
-        key = (id(explainer), method, metric, repr(sorted(kwargs.items())))
+        # by content: repr would abbreviate a long array (two rationales, one cached score)
+        from xplain._identity import config_fingerprint
+
+        key = (id(explainer), method, metric, config_fingerprint(kwargs))
         if key not in self._scores:
             function = info.curve if use_curve and info.curve is not None else info.function
             try:

@@ -137,6 +137,36 @@ class TextAdapter(TorchModelAdapter):
             special=special,
         )
 
+    def feature_spans(self, encoded: Encoded) -> list[tuple[int, int] | None]:
+        """Where each feature lies in the text: ``(start, end)`` character offsets (end
+        exclusive), None for a special token. A word's span runs from its first piece to
+        its last, so every sub-word piece of a marked word is in a character rationale.
+
+        Args:
+            encoded: The text, from :meth:`encode`.
+
+        Returns:
+            One span (or None) per feature of ``encoded``.
+
+        Raises:
+            InvalidParameterError: the tokenizer is a slow one, which gives no offsets.
+        """
+        try:
+            enc = self.tokenizer(
+                encoded.instance, truncation=True, max_length=self.max_length,
+                return_offsets_mapping=True,
+            )
+        except NotImplementedError as err:
+            raise InvalidParameterError(
+                "Character spans of tokens need a fast tokenizer (offsets); load it with "
+                "AutoTokenizer.from_pretrained(path, use_fast=True)."
+            ) from err
+        offsets = enc["offset_mapping"]  # [T] (start, end) per token; (0, 0) for specials
+        return [
+            None if is_special else (int(offsets[g[0]][0]), int(offsets[g[-1]][1]))
+            for g, is_special in zip(encoded.data["groups"], encoded.special, strict=True)
+        ]
+
     def display(self, encoded: Encoded) -> FeatureDisplay:
         """A strip of tokens (or words), sub-word markers as the tokenizer writes them.
 
