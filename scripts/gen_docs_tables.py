@@ -201,7 +201,7 @@ API_TITLES = {
     "zoo": ("Demo models and data", "Offline models and bundled datasets: `xplain.zoo`, "
             "`xplain.datasets`."),
 }
-_RESULT_NAMES = {"Explanation", "Comparison", "Explanations", "open_dataset"}
+_RESULT_NAMES = {"Explanation", "Comparison", "Explanations", "LayerAttribution", "open_dataset"}
 
 
 def _canonical(obj: Any, where: str) -> str:

@@ -28,6 +28,7 @@ EXPECTED = [
     "02_adult_tabular.ipynb",
     "03_metrics_and_sanity.ipynb",
     "04_dataset_scale.ipynb",
+    "05_evaluation_second_round.ipynb",
 ]
 CELL_TIMEOUT_S = 600  # per cell; each notebook takes 15-90 s on 2 CPU cores
 
@@ -376,6 +377,137 @@ assert rewritten == ["part-000005.parquet"]
             'reopened = xplain.open_dataset(OUT / "sst2_input_x_gradient")',
             """\
 assert len(reopened) == 1000 and reopened.method == "input_x_gradient"
+""",
+        ),
+    ],
+    "05_evaluation_second_round": [
+        (
+            "rationales = [char_spans(",
+            """\
+assert len(texts) == len(rationales) == 7
+assert [[t[s:e] for s, e in r] for t, r in zip(texts, rationales)] == list(MARKED.values())
+""",
+        ),
+        (
+            "explanations = {method: [] for method in METHODS}",
+            """\
+truth = [sst.label[i] for i in MARKED]
+for method in METHODS:
+    assert [e.target for e in explanations[method]] == truth  # all seven right
+assert all(len(scores) == len(METHODS) for scores in comprehensiveness)
+""",
+        ),
+        (
+            "per_sentence = metrics.plausibility(",
+            """\
+assert list(per_sentence.index) == [*range(7), "macro", "micro"]
+assert per_sentence.ge(0).all().all() and per_sentence.le(1).all().all()
+# by hand, "... gone horribly wrong .": k = 2 marked tokens; IG's top two are exactly them
+e = explanations["integrated_gradients"][1]
+frame = e.to_frame()
+top2 = frame[~frame["special"]].sort_values("value", ascending=False)["feature"][:2]
+assert set(top2) == {"horribly", "wrong"} and per_sentence.loc[1, "token_f1"] == 1.0
+np.testing.assert_allclose(
+    per_sentence.loc["macro", "token_f1"],
+    np.mean([metrics.token_f1(ex, e, rationale=r)
+             for e, r in zip(explanations["integrated_gradients"], rationales)]),
+)
+""",
+        ),
+        (
+            'table["comprehensiveness"] = pd.concat(comprehensiveness, axis=1).mean(axis=1)',
+            """\
+assert list(table.index) == METHODS  # one row per method
+plaus = table[["token_f1", "iou_f1", "auprc"]]
+assert plaus.ge(0).all().all() and plaus.le(1).all().all()
+assert (plaus.idxmax() == "saliency").all()  # most plausible on all three
+assert table["comprehensiveness"].idxmax() == "kernel_shap"  # most faithful
+assert (plaus.idxmin() == "input_x_gradient").all()
+assert table["comprehensiveness"].idxmin() == "input_x_gradient"
+assert table.loc["integrated_gradients", ["plausibility rank", "faithfulness rank"]].eq(2).all()
+""",
+        ),
+        (
+            "boxes = [ink_box(images[i]) for i in range(N_IMAGES)]",
+            """\
+for i, (x0, y0, x1, y1) in enumerate(boxes):
+    ink = images[i][0].numpy() >= 0.5
+    inside = np.zeros_like(ink)
+    inside[y0:y1, x0:x1] = True
+    assert 0 <= x0 < x1 <= 32 and 0 <= y0 < y1 <= 32
+    assert ink[inside].any() and not ink[~inside].any()  # the box holds all the ink
+    assert ink[y0:y1, x0].any() and ink[y0:y1, x1 - 1].any()  # and is tight
+""",
+        ),
+        (
+            "localisation = pd.DataFrame(rows).groupby",
+            """\
+assert localisation.ge(0).all().all() and localisation.le(1).all().all()
+assert len(rows) == 3 * N_IMAGES and 0.5 < share < 0.7
+assert localisation.loc[["saliency", "integrated_gradients"], "pointing_game"].eq(1).all()
+assert localisation.loc["grad_cam", "pointing_game"] == 0.8
+assert (localisation["relevance_mass_accuracy"] > share).all()
+assert localisation["relevance_mass_accuracy"].idxmax() == "integrated_gradients"
+assert localisation.loc["saliency", "relevance_rank_accuracy"] > share + 0.05
+assert localisation.loc["saliency", "localisation_iou"] > share / (2 - share) + 0.05
+assert (localisation.drop("saliency")["localisation_iou"] < share / (2 - share) + 0.05).all()
+""",
+        ),
+        (
+            "metrics.confidence_summary(dex, es)",
+            """\
+assert (confidence["n"] == N_IMAGES).all()
+assert confidence["average_drop"].between(0, 100).all()
+assert confidence["average_drop"].idxmin() == "integrated_gradients"
+assert confidence.loc["integrated_gradients", "average_drop"] < 20
+assert (confidence.drop("integrated_gradients")["average_drop"] > 40).all()
+assert (confidence["increase_in_confidence"] == 0).all()
+""",
+        ),
+        (
+            "text = sst.sentence[11]",
+            """\
+assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and len(LAYERS) == 6
+for layer, a in conductance.items():
+    assert a.target_label == "positive" and a.values.shape == (len(tokens), 384)
+    np.testing.assert_allclose(per_token[layer.split(".")[-1]].sum(), a.total, rtol=1e-5)
+first = per_token["0"].drop(["[CLS]", "[SEP]"])
+assert set(first.nlargest(2).index) == {"very", "well"}
+""",
+        ),
+        (
+            "gaps = pd.DataFrame(",
+            """\
+assert (gaps["completeness_gap"] < 0.005).all()
+np.testing.assert_allclose(gaps["sum over units"], gaps["f(x) - f(baseline)"], rtol=0.005)
+assert (gaps["share on [CLS]"].iloc[:5].abs() < 0.1).all()
+np.testing.assert_allclose(gaps["share on [CLS]"].iloc[-1], 1.0, atol=1e-6)
+""",
+        ),
+        (
+            "text = sst.sentence[6]",
+            """\
+sal, ixg = certificates["saliency"], certificates["input_x_gradient"]
+for cert in certificates.values():
+    assert cert.k == 3 and len(cert.features) == 3 and cert.lam == 0.25 and cert.q == 32
+    assert 0 <= cert.incremental_radius <= 2 and 0 <= cert.decremental_radius <= 2
+    assert cert.p_a >= cert.p_b >= 0
+    np.testing.assert_allclose(cert.incremental_radius, (cert.p_a - cert.p_b) / (2 * 0.25))
+    assert cert.matches_model  # the smoothed full input is negative, as the model says
+assert sal.features == ["gone", "horribly", "wrong"] and sal.consistent
+assert 0.5 < sal.incremental_radius < 1 and sal.certified_additions == 0
+assert not ixg.consistent and ixg.labels[ixg.label] == "positive"
+assert sal.decremental_radius == ixg.decremental_radius  # the same full input
+""",
+        ),
+        (
+            "radius = c.evaluate(",
+            """\
+assert list(radius.index) == ["saliency", "input_x_gradient"]
+assert (radius["certified_radius"] >= 0).all()
+np.testing.assert_allclose(radius.loc["saliency", "certified_radius"],
+                           certificates["saliency"].incremental_radius)
+assert radius.loc["input_x_gradient", "certified_radius"] == 0  # not consistent
 """,
         ),
     ],

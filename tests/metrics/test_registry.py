@@ -11,7 +11,8 @@ from xplain.errors import InvalidParameterError
 
 
 def test_every_metric_declares_direction_requirements_and_citation():
-    needs = {"explainer", "torch_module", "explanations", "refittable_model", "table"}
+    needs = {"explainer", "torch_module", "explanations", "refittable_model", "table",
+             "rationale", "ground_truth"}
     for name, info in metrics.METRICS.items():
         assert info.name == name
         assert info.higher_is_better in (True, False, None)
