@@ -243,9 +243,15 @@ def _one_call(calls: list[torch.Tensor], name: str) -> torch.Tensor:
     """The layer's single output of a forward pass (0 or 2+ calls are refused)."""
     if len(calls) != 1:
         why = "never called it" if not calls else f"called it {len(calls)} times"
+        bypassed = (
+            " xplain differentiates the model from its continuous input (a text model from "
+            "its input embeddings), so a lookup layer such as word_embeddings is bypassed: "
+            "name the layer that takes its output (e.g. 'embeddings')." if not calls else ""
+        )
         raise InvalidParameterError(
-            f"The model's forward pass {why}: layer {name!r} must be called exactly once "
-            "per forward pass for its units to be attributed; name another layer."
+            f"The model's forward pass from xplain's differentiable input {why}: layer "
+            f"{name!r} must be called exactly once per forward pass for its units to be "
+            f"attributed; name another layer.{bypassed}"
         )
     return calls[0]
 

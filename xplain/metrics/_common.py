@@ -125,6 +125,27 @@ def encode_again(explainer: Explainer, explanation: Explanation) -> Encoded:
             "re-run the model on it; evaluate one returned by Explainer.explain or compare, "
             "or restored from its full to_dict()."
         )
+    encoded = check_provenance(explainer, explanation)
+    if list(encoded.features) != list(explanation.features):
+        raise InvalidParameterError(
+            f"The explanation has {len(explanation.features)} features but this explainer "
+            f"encodes its instance into {len(encoded.features)} different ones; evaluate an "
+            "explanation with the explainer (and adapter settings) that produced it."
+        )
+    return encoded
+
+
+def check_provenance(explainer: Explainer, explanation: Explanation) -> Encoded:
+    """Refuse an explanation of another model (``model_id``) or whose instance is not the
+    one it explained (``instance_id``); ids absent (built by hand) are not checked.
+
+    Args:
+        explainer: The explainer the metric runs.
+        explanation: The explanation scored; it must carry its instance.
+
+    Returns:
+        The instance encoded again by the explainer's adapter.
+    """
     if explanation.model_id is not None and explanation.model_id != explainer.model_id:
         raise InvalidInputError(
             f"The {explanation.method!r} explanation was made with another model (model_id "
@@ -133,12 +154,6 @@ def encode_again(explainer: Explainer, explanation: Explanation) -> Encoded:
             "the explainer that produced it (or re-explain the instance with this explainer)."
         )
     encoded = explainer.adapter.encode(writable_instance(explanation))
-    if list(encoded.features) != list(explanation.features):
-        raise InvalidParameterError(
-            f"The explanation has {len(explanation.features)} features but this explainer "
-            f"encodes its instance into {len(encoded.features)} different ones; evaluate an "
-            "explanation with the explainer (and adapter settings) that produced it."
-        )
     if explanation.instance_id is not None:
         found = instance_fingerprint(encoded.instance)
         if found != explanation.instance_id:

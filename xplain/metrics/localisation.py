@@ -38,7 +38,7 @@ from xplain.errors import (
     UndefinedMeasureWarning,
 )
 from xplain.explanation import Explanation
-from xplain.metrics._common import checked_values, writable_instance
+from xplain.metrics._common import check_provenance, checked_values, writable_instance
 from xplain.views import InterpretableView
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ def heat_map(explainer: Explainer | None, explanation: Explanation) -> np.ndarra
             segments and no explainer (or no feature map to pixels) is there.
     """
     values = checked_values(explanation)
+    if explainer is not None and explanation.instance is not None:
+        check_provenance(explainer, explanation)  # another model's or instance's map
     shape = explanation.image_shape
     if shape is not None:
         return values.reshape(shape)
@@ -190,10 +192,15 @@ def _inputs(
 
 
 def _top(heat: np.ndarray, k: int) -> np.ndarray:
-    """Bool mask of the ``k`` largest values (ties: row-major order first)."""
+    """Membership ``[H, W]`` in the ``k`` largest values: 1 above the ``k``-th largest
+    value, 0 below it, and the pixels tied at it share the places left evenly (their
+    expected membership under a random order of the ties; a constant map scores chance)."""
     flat = heat.reshape(-1)
-    out = np.zeros(flat.size, dtype=bool)
-    out[np.argsort(-flat, kind="stable")[:k]] = True
+    kth = np.sort(flat)[::-1][k - 1]
+    above = flat > kth
+    tied = flat == kth
+    out = above.astype(np.float64)
+    out[tied] = (k - above.sum()) / tied.sum()
     return out.reshape(heat.shape)
 
 
@@ -220,7 +227,8 @@ def localisation_iou(
     The salient region is thresholded by area or by value (give at most one):
 
     * ``area=a``: the ``max(1, ceil(a * H * W))`` pixels of largest value (top-``a`` area;
-      ties: row-major order first);
+      pixels tied at the cut share the places left evenly: the expected overlap under a
+      random order of the ties, so a constant map scores chance);
     * ``quantile=q``: the pixels whose value is at least the ``q``-quantile of the map's
       values (``numpy.quantile``, linear interpolation; ties all count);
     * neither: the ``K`` pixels of largest value, ``K`` the object's area (as
@@ -253,10 +261,11 @@ def localisation_iou(
     heat, truth = _inputs("localisation_iou", explainer, explanation, box, mask)
     if p["quantile"] is not None:
         region = heat >= np.quantile(heat, p["quantile"])
-    else:
-        k = int(truth.sum()) if p["area"] is None else math.ceil(p["area"] * heat.size - 1e-9)
-        region = _top(heat, max(1, k))
-    return float((region & truth).sum() / (region | truth).sum())
+        return float((region & truth).sum() / (region | truth).sum())
+    k = int(truth.sum()) if p["area"] is None else math.ceil(p["area"] * heat.size - 1e-9)
+    k = max(1, k)
+    hits = float(_top(heat, k)[truth].sum())  # the expected overlap where ties cross the cut
+    return hits / (k + int(truth.sum()) - hits)  # |S | G| = |S| + |G| - |S & G|
 
 
 _POINTING = {
@@ -355,9 +364,11 @@ def relevance_rank_accuracy(
     """Share of the ``K`` most relevant pixels on the object, ``K`` its area; higher is better.
 
     Arras, Osman and Samek (2022), CLEVR-XAI: with ``K = |GT|``, the ``K`` pixels of
-    largest relevance ``P_K``, rank accuracy is ``|P_K & GT| / K`` (ties: row-major order
-    first). Quantus's ``RelevanceRankAccuracy`` computes the same (it breaks ties by its
-    sort).
+    largest relevance ``P_K``, rank accuracy is ``|P_K & GT| / K``. Pixels tied at the
+    cut share the places left evenly (the expected value under a random order of the
+    ties; a constant map scores chance, ``K / (H W)``); Quantus's
+    ``RelevanceRankAccuracy`` computes the same where there are no such ties (it breaks
+    them by its sort).
 
     Args:
         explainer: The Explainer that made ``explanation`` (used only to map segments to
@@ -371,7 +382,7 @@ def relevance_rank_accuracy(
     """
     heat, truth = _inputs("relevance_rank_accuracy", explainer, explanation, box, mask)
     k = int(truth.sum())
-    return float((_top(heat, k) & truth).sum()) / k
+    return float(_top(heat, k)[truth].sum()) / k
 
 
 __all__ = [

@@ -29,6 +29,7 @@ out of every count. No metric here runs the model.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,9 +38,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from xplain.errors import InvalidInputError, InvalidParameterError, MethodNotApplicableError
+from xplain.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    MethodNotApplicableError,
+    XplainWarning,
+)
 from xplain.explanation import Explanation
-from xplain.metrics._common import checked_values, encode_again
+from xplain.metrics._common import check_provenance, checked_values, encode_again
 
 if TYPE_CHECKING:
     from xplain.explainer import Explainer
@@ -221,6 +227,8 @@ def align_rationale(
         raise InvalidParameterError(f"This plausibility metric needs a human rationale; {_HOW}.")
     array = np.asarray(rationale, dtype=object)
     if array.ndim == 1 and array.size == explanation.n_features and array.size > 0:
+        if explainer is not None and explanation.instance is not None:
+            check_provenance(explainer, explanation)  # as character spans are checked
         spans = _mask_spans(explanation, array, special)
     else:
         spans = _char_spans(explainer, explanation, rationale)
@@ -235,6 +243,14 @@ def align_rationale(
             "features: it is empty, marks only special tokens or whitespace, or lies in a part "
             "of the text that was truncated away. Pass a rationale that marks at least one "
             "explained token."
+        )
+    if len(mapped) < len(spans):  # recall would count only the visible part, silently
+        warnings.warn(
+            f"{len(spans) - len(mapped)} of the rationale's {len(spans)} spans cover no "
+            "explained token (whitespace, special tokens, or text truncated away); the "
+            "scores count only the other spans.",
+            XplainWarning,
+            stacklevel=3,
         )
     truth = np.zeros(active.size, dtype=bool)
     for span in mapped:
