@@ -56,23 +56,33 @@ def bar(e: Explanation, ax: Any = None, max_display: int = 10) -> Any:
     limit = display_limit(max_display, "plot.bar")
     labels, heights, shown = _rows(e, limit)
     ax = axes(ax, "plot.bar", (7.0, 1.2 + ROW_INCHES * len(labels)))
-    y = np.arange(len(labels))
-    colours = bar_colours(heights, is_signed(e))
-    bars = ax.barh(y, heights, height=0.7, color=colours)
-    if len(shown) < len(labels):
-        bars[-1].set_alpha(0.55)  # a sum of features, not one feature
-    ends = heights.copy()
-    err = std_err(e)
-    if err is not None:
-        ax.errorbar(heights[: len(shown)], y[: len(shown)], xerr=err[shown], fmt="none",
-                    ecolor="black", elinewidth=1, capsize=3)
-        ends[: len(shown)] += np.sign(heights[: len(shown)]) * err[shown]
-    _value_labels(ax, ends, heights, y)
+    _draw_rows(ax, e, heights, shown, np.zeros_like(heights))
     ax.axvline(0.0, color=BASE_COLOUR, linewidth=0.8)
     _rows_axis(ax, labels)
     ax.set_xlabel(SIGNED_LABEL if is_signed(e) else UNSIGNED_LABEL)
     ax.set_title(title(e) + _convergence(e))
     return ax
+
+
+def _draw_rows(
+    ax: Any, e: Explanation, heights: np.ndarray, shown: np.ndarray, starts: np.ndarray
+) -> None:
+    """Row ``i``'s bar from ``starts[i]`` to ``starts[i] + heights[i]`` (top to bottom),
+    the "other features" row (past the ``shown`` features) paler, +- std_err error bars
+    at each shown row's end, and its value printed beyond them."""
+    y = np.arange(len(heights))
+    bars = ax.barh(y, heights, left=starts, height=0.7,
+                   color=bar_colours(heights, is_signed(e)))
+    if len(shown) < len(heights):
+        bars[-1].set_alpha(0.55)  # a sum of features, not one feature
+    ends = starts + heights
+    beyond = ends.copy()  # where each row's value is printed
+    err = std_err(e)
+    if err is not None:
+        ax.errorbar(ends[: len(shown)], y[: len(shown)], xerr=err[shown], fmt="none",
+                    ecolor="black", elinewidth=1, capsize=3)
+        beyond[: len(shown)] += np.sign(heights[: len(shown)]) * err[shown]
+    _value_labels(ax, beyond, heights, y)
 
 
 def waterfall(e: Explanation, ax: Any = None, max_display: int = 10) -> Any:
@@ -105,21 +115,9 @@ def waterfall(e: Explanation, ax: Any = None, max_display: int = 10) -> Any:
     base = float(e.base_value)
     labels, heights, shown = _rows(e, limit)
     ax = axes(ax, "plot.waterfall", (7.0, 1.6 + ROW_INCHES * len(labels)))
-    y = np.arange(len(labels))
     # rows top to bottom; the chain runs bottom up: row i starts where row i + 1 ends
     starts = base + np.concatenate([np.cumsum(heights[::-1])[::-1][1:], [0.0]])
-    bars = ax.barh(y, heights, left=starts, height=0.7,
-                   color=bar_colours(heights, is_signed(e)))
-    if len(shown) < len(labels):
-        bars[-1].set_alpha(0.55)
-    ends = starts + heights
-    beyond = ends.copy()  # where each row's value is printed
-    err = std_err(e)
-    if err is not None:
-        ax.errorbar(ends[: len(shown)], y[: len(shown)], xerr=err[shown], fmt="none",
-                    ecolor="black", elinewidth=1, capsize=3)
-        beyond[: len(shown)] += np.sign(heights[: len(shown)]) * err[shown]
-    _value_labels(ax, beyond, heights, y)
+    _draw_rows(ax, e, heights, shown, starts)
     ax.axvline(base, color=BASE_COLOUR, linestyle="--", linewidth=1,
                label=f"base value = {base:.4g}")
     end, style = _end_line(e, base, heights)
