@@ -36,8 +36,8 @@ wheel-check: venv
 	$(PY) scripts/wheel_check.py
 
 bench: venv
-	$(PY) benchmarks/bench_text_gradients.py
-	$(PY) benchmarks/bench_tabular.py
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[bench]"
+	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info out
