@@ -1,34 +1,38 @@
 """Integrated Gradients on the offline sentiment model: xplain vs Captum, side by side.
 
-Prints, for 20 SST-2 dev sentences, in one process with the same thread settings
-(warm-up first, median of several repeats, interleaved so machine noise hits both):
+Prints, in one process with the same thread settings (shared harness: warm-up, then
+interleaved rounds, medians), ratios xplain / Captum ``LayerIntegratedGradients``:
 
-1. wall time of xplain IG vs Captum LayerIntegratedGradients at equal n_steps=50 (same
-   Gauss-Legendre rule, same PAD baseline keeping [CLS]/[SEP], all steps in one batch);
-2. wall time of xplain IG at ITS defaults (adaptive Gauss-Legendre from 16 steps) and
-   with the nested adaptive trapezoid vs Captum at ITS defaults (50 Gauss-Legendre
-   steps), with the completeness gaps and path points xplain spends;
-3. per quadrature rule, the smallest n_steps reaching a completeness gap <= 1%.
+1. equal steps: 50 Gauss-Legendre steps, same PAD baseline keeping [CLS]/[SEP], all steps
+   in one batch; beside it a bare forward+backward of the same 50 rows per sentence (the
+   floor: what the model alone costs);
+2. defaults, on 20 SST-2 dev sentences and on the 20 longest dev sentences: xplain's
+   defaults (adaptive Fejer from 15 nested nodes, per-sentence completeness gap <= 1%)
+   and its previous default (adaptive Gauss-Legendre, 16 then a fresh 32...) vs Captum's
+   defaults (50 Gauss-Legendre steps), with the gaps and path points xplain spends;
+3. with ``--rules``: per quadrature rule, the smallest n_steps reaching a gap <= 1%.
 
-Run: ``.venv/bin/python benchmarks/bench_text_gradients.py [--repeats 5] [--threads 2]``.
+Run: ``.venv/bin/python benchmarks/bench_text_gradients.py [--repeats 5] [--threads 2]
+[--load 2] [--sentences 20] [--rules]``; ``--quick`` (6 sentences, 3 repeats) takes about
+a minute on 2 idle cores.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
+from _harness import add_common_arguments, bench_session, print_table, ratio, side_by_side
 from captum.attr import LayerIntegratedGradients
 
 import xplain
 from xplain.datasets import load_sst2
-from xplain.methods.gradient._quadrature import RULES
+from xplain.methods.gradient._quadrature import RULES, quadrature
 from xplain.zoo import sentiment_classifier
 
-STEP_GRID = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+STEP_GRID = (3, 4, 6, 7, 8, 12, 15, 16, 24, 31, 32, 48, 63, 64, 96, 127, 128)
+EQUAL_STEPS = 50
 
 
 def captum_runner(model, tokenizer):
@@ -58,74 +62,105 @@ def captum_runner(model, tokenizer):
     return run
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def bare_runner(model, tokenizer):
+    """One forward+backward of the 50 path rows of a sentence: the model's own cost."""
+    embeddings = model.get_input_embeddings()
+    alphas = torch.as_tensor(quadrature("gausslegendre", EQUAL_STEPS)[0], dtype=torch.float32)
 
+    def run(sentence: str, target: int) -> torch.Tensor:
+        enc = tokenizer(sentence, return_tensors="pt")
+        with torch.no_grad():
+            x = embeddings(enc["input_ids"])  # [1, T, H]
+        path = (alphas.view(-1, 1, 1) * x).requires_grad_(True)  # [50, T, H]
+        extras = {k: v.expand(EQUAL_STEPS, -1) for k, v in enc.items() if k != "input_ids"}
+        logits = model(inputs_embeds=path, **extras).logits
+        return torch.autograd.grad(logits[:, target].sum(), path)[0]
 
-def compare(label: str, ours, theirs, repeats: int) -> float:
-    ours(), theirs()  # warm-up
-    t_ours, t_theirs = [], []
-    for _ in range(repeats):
-        t_ours.append(timed(ours))
-        t_theirs.append(timed(theirs))
-    a, b = statistics.median(t_ours), statistics.median(t_theirs)
-    print(f"{label:<42} xplain {a:7.3f} s   captum {b:7.3f} s   ratio {a / b:5.2f}")
-    return a / b
+    return run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_arguments(parser)
     parser.add_argument("--sentences", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--quick", action="store_true", help="6 sentences, 3 repeats")
+    parser.add_argument("--rules", action="store_true", help="smallest n_steps per rule")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    if args.quick:
+        args.sentences, args.repeats = 6, 3
 
     model, tokenizer = sentiment_classifier()
-    sentences = load_sst2("dev")["sentence"].tolist()[: args.sentences]
+    dev = load_sst2("dev")["sentence"].tolist()
+    longest = sorted(dev, key=lambda s: -len(s.split()))[: args.sentences]
+    sets = {f"{args.sentences} dev": dev[: args.sentences],
+            f"{args.sentences} longest dev": longest}
     explainer = xplain.Explainer(model, tokenizer=tokenizer)
-    targets = [explainer.explain(s, "saliency").target for s in sentences]
-    captum = captum_runner(model, tokenizer)
-    print(f"{len(sentences)} SST-2 dev sentences, {args.threads} threads, "
-          f"median of {args.repeats} repeats\n")
+    captum, bare = captum_runner(model, tokenizer), bare_runner(model, tokenizer)
 
-    def ours(**params):
-        return lambda: [explainer.explain(s, "integrated_gradients", t, **params)
-                        for s, t in zip(sentences, targets, strict=True)]
+    with bench_session(args):
+        rows = []
+        for set_name, sentences in sets.items():
+            targets = [explainer.explain(s, "saliency").target for s in sentences]
+            pairs = list(zip(sentences, targets, strict=True))
 
-    def theirs(n_steps):
-        return lambda: [captum(s, n_steps, t) for s, t in zip(sentences, targets, strict=True)]
+            def ours(pairs=pairs, **params):
+                return lambda: [explainer.explain(s, "integrated_gradients", t, **params)
+                                for s, t in pairs]
 
-    compare("equal steps (50 Gauss-Legendre)", ours(n_steps=50), theirs(50), args.repeats)
-    compare("defaults (xplain vs Captum's 50 GL)", ours(), theirs(None), args.repeats)
-    compare("nested adaptive trapezoid vs Captum's 50 GL", ours(rule="riemann_trapezoid"),
-            theirs(None), args.repeats)
-    for label, params in (("default", {}), ("nested trapezoid", {"rule": "riemann_trapezoid"})):
-        runs = [explainer.explain(s, "integrated_gradients", t, **params)
-                for s, t in zip(sentences, targets, strict=True)]
-        gaps = [e.diagnostics["completeness_gap"] for e in runs]
-        points = [e.n_model_evals - 2 for e in runs]  # path points (less prediction, baseline)
-        print(f"xplain {label}: completeness gap median {np.median(gaps):.2e}, max "
-              f"{max(gaps):.2e} (target <= 1e-2); path points per sentence: mean "
-              f"{np.mean(points):.1f}, max {max(points)}")
-    print()
+            def theirs(n_steps, pairs=pairs):
+                return lambda: [captum(s, n_steps, t) for s, t in pairs]
 
-    print("smallest n_steps with completeness gap <= 1% (median / max over sentences):")
-    for rule in RULES:
-        needed = []
-        for s, t in zip(sentences, targets, strict=True):
-            for n in STEP_GRID:
-                if rule == "riemann_trapezoid" and n < 2:
-                    continue
-                e = explainer.explain(s, "integrated_gradients", t, rule=rule, n_steps=n)
-                if e.diagnostics["completeness_gap"] <= 0.01:
-                    needed.append(n)
-                    break
-            else:
-                needed.append(float("inf"))
-        print(f"  {rule:<18} median {np.median(needed):5.0f}   max {max(needed):5.0f}")
+            runs = {
+                "captum 50 GL": theirs(EQUAL_STEPS),
+                "xplain 50 GL": ours(n_steps=EQUAL_STEPS),
+                "bare fwd+bwd": lambda pairs=pairs: [bare(s, t) for s, t in pairs],
+                "captum defaults": theirs(None),
+                "xplain defaults": ours(),
+                "xplain previous (adaptive GL)": ours(rule="gausslegendre"),
+            }
+            if set_name != f"{args.sentences} dev":  # equal steps: the dev set only
+                for name in ("captum 50 GL", "xplain 50 GL", "bare fwd+bwd"):
+                    del runs[name]
+            t = side_by_side(runs, args.repeats)
+            if "captum 50 GL" in t:
+                ref = t["captum 50 GL"].median
+                rows.append(("equal steps (50 GL)", set_name,
+                             ratio(t["xplain 50 GL"].median, ref), "50", "-"))
+                rows.append(("bare forward+backward, 50 rows", set_name,
+                             ratio(t["bare fwd+bwd"].median, ref), "50", "-"))
+            for name in ("xplain defaults", "xplain previous (adaptive GL)"):
+                done = t[name].result
+                gaps = [e.diagnostics["completeness_gap"] for e in done]
+                points = [e.n_model_evals - 2 for e in done]  # less prediction, baseline
+                rows.append((f"{name} vs Captum's 50 GL", set_name,
+                             ratio(t[name].median, t["captum defaults"].median),
+                             f"{np.mean(points):.1f} / {max(points)}",
+                             f"{np.median(gaps):.1e} / {max(gaps):.1e}"))
+        print_table(["IG", "sentences", "time ratio vs Captum", "path points mean / max",
+                     "gap median / max"], rows)
+
+        if args.rules:
+            print("smallest n_steps with completeness gap <= 1% (median / max over sentences):")
+            rule_rows = []
+            for set_name, sentences in sets.items():
+                targets = [explainer.explain(s, "saliency").target for s in sentences]
+                for rule in RULES:
+                    needed = [_smallest(explainer, s, t, rule)
+                              for s, t in zip(sentences, targets, strict=True)]
+                    rule_rows.append((set_name, rule, f"{np.median(needed):.0f}",
+                                      f"{max(needed):.0f}"))
+            print_table(["sentences", "rule", "median", "max"], rule_rows)
+
+
+def _smallest(explainer, sentence: str, target: int, rule: str) -> float:
+    """The smallest n_steps of STEP_GRID with a gap <= 1% (inf: none)."""
+    for n in STEP_GRID:
+        if rule == "riemann_trapezoid" and n < 2:
+            continue
+        e = explainer.explain(sentence, "integrated_gradients", target, rule=rule, n_steps=n)
+        if e.diagnostics["completeness_gap"] <= 0.01:
+            return n
+    return float("inf")
 
 
 if __name__ == "__main__":

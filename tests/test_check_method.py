@@ -232,7 +232,8 @@ def test_repr_shows_only_the_parameters_the_user_set() -> None:
     # IntegratedGradients resolves n_steps and adaptive from their None defaults
     ig = IntegratedGradients()
     assert repr(ig) == "IntegratedGradients()"
-    assert ig.params["n_steps"] == 16 and ig.params["adaptive"] is True  # what runs
+    assert ig.params["n_steps"] == 15 and ig.params["adaptive"] is True  # what runs
+    assert ig.params["rule"] == "fejer"
     assert repr(IntegratedGradients(n_steps=16)) == "IntegratedGradients(n_steps=16)"
     assert repr(IntegratedGradients(rule="riemann_trapezoid", adaptive=None)) == (
         "IntegratedGradients(rule='riemann_trapezoid')"

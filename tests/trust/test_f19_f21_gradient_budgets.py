@@ -73,7 +73,10 @@ def _refused(method: str, params: dict, match: str, view: DifferentiableView | N
     "method, params, fix",
     [
         ("integrated_gradients", {"n_steps": HUGE}, "lower n_steps"),
-        ("integrated_gradients", {"tolerance": 1e-300, "max_steps": 10**7}, "max_steps"),
+        # nested Fejer: 15 + 16 + ... + 2^22 - 1 = 8,388,607 path points fit 10^7, 10^8 not
+        ("integrated_gradients", {"tolerance": 1e-300, "max_steps": 10**8}, "max_steps"),
+        ("integrated_gradients", {"tolerance": 1e-300, "max_steps": 10**7,
+                                  "rule": "gausslegendre"}, "max_steps"),
         ("integrated_gradients", {"n_steps": 16, "noise_samples": 10**6}, "noise_samples"),
         ("smoothgrad", {"noise_samples": 10**8}, "lower noise_samples"),
         ("gradient_shap", {"n_samples": HUGE}, "lower n_samples"),
@@ -98,16 +101,22 @@ def test_f19_the_ceiling_is_configurable():
     assert max(view.forward.calls) <= 50
 
 
-def test_f19_adaptive_plan_is_the_worst_case_of_its_passes():
-    # 16 + 32 + 64 + 128 = 240 path points at most, plus the input and the baseline
+@pytest.mark.parametrize(
+    "rule, points",
+    [
+        ("gausslegendre", 16 + 32 + 64 + 128),  # each pass a fresh rule
+        ("fejer", 15 + 16 + 32 + 64),  # nested: 15, 31, 63, 127 nodes, only the new ones
+    ],
+)
+def test_f19_adaptive_plan_is_the_worst_case_of_its_passes(rule, points):
+    # path points at most, plus the input and the baseline
     view = _view()
-    with limits.override(max_model_rows=241):
-        _refused("integrated_gradients", {"max_steps": 128, "tolerance": 1e-300}, "max_steps")
-    with limits.override(max_model_rows=242):
-        build_method("integrated_gradients", {"max_steps": 128, "tolerance": 1e-300}).attribute(
-            view, 0
-        )
-    assert sum(view.forward.calls) <= 242
+    params = {"max_steps": 128, "tolerance": 1e-300, "rule": rule}
+    with limits.override(max_model_rows=points + 1):
+        _refused("integrated_gradients", params, "max_steps")
+    with limits.override(max_model_rows=points + 2):
+        build_method("integrated_gradients", params).attribute(view, 0)
+    assert sum(view.forward.calls) == points + 2
 
 
 def _row_bytes(view: DifferentiableView) -> int:

@@ -33,6 +33,26 @@ def test_gauss_legendre_is_exact_up_to_degree_2n_minus_1_and_not_beyond(n):
     assert abs(weights @ alphas ** (2 * n) - 1 / (2 * n + 1)) > 1e-13  # rounding: ~1e-16
 
 
+@pytest.mark.parametrize("n", range(1, 34))
+def test_fejer_is_exact_up_to_its_degree_and_not_beyond(n):
+    """Interpolatory on n nodes: degree n - 1, and n for odd n (symmetric rule)."""
+    alphas, weights = quadrature("fejer", n)
+    degree = n - 1 + n % 2
+    for k in range(degree + 1):
+        assert weights @ alphas**k == pytest.approx(1 / (k + 1), rel=1e-12, abs=0)
+    if n < 12:  # beyond, the error at degree + 1 is itself near rounding
+        assert abs(weights @ alphas ** (degree + 1) - 1 / (degree + 2)) > 1e-13
+    assert (weights > 0).all() and weights.sum() == pytest.approx(1.0, abs=1e-14)
+    assert (np.diff(alphas) > 0).all() and alphas[0] > 0 and alphas[-1] < 1
+
+
+@pytest.mark.parametrize("n", [1, 3, 7, 15, 31, 63])
+def test_fejer_nodes_nest_bitwise_from_n_to_2n_plus_1(n):
+    coarse, _ = quadrature("fejer", n)
+    fine, _ = quadrature("fejer", 2 * n + 1)
+    np.testing.assert_array_equal(fine[1::2], coarse)  # shared, not merely close
+
+
 def cubic_view(x: np.ndarray, b: np.ndarray, c: np.ndarray) -> DifferentiableView:
     """f_k(z) = sum_i c[k, i] z_i^3 on a flat input: IG has closed forms for every rule."""
     coef = torch.as_tensor(c)  # [2, D]
@@ -55,8 +75,10 @@ def closed_form(rule: str, n: int, x: np.ndarray, b: np.ndarray, c: np.ndarray) 
     I = c (x^3 - b^3) / d, g(1) - g(0) = 3c (x^2 - b^2) and g'(1) - g'(0) = 6 c d^2.
     Left/right sums: I -+ h/2 (g(1) - g(0)) + h^2/12 (g'(1) - g'(0)), h = 1/n; midpoint:
     I - h^2/24 (g'(1) - g'(0)); trapezoid on n nodes including both ends: h = 1/(n - 1),
-    I + h^2/12 (g'(1) - g'(0)); Gauss-Legendre with n >= 2 nodes is exact.
+    I + h^2/12 (g'(1) - g'(0)); Gauss-Legendre with n >= 2 nodes is exact; Fejer is
+    exact on lines, so its error is 3 c d^2 (sum_k w_k a_k^2 - 1/3), 0 from n = 3 nodes.
     """
+    alphas, weights = quadrature("fejer", n)
     d = x - b
     exact = c * (x**3 - b**3) / d
     jump, slope_jump = 3 * c * (x**2 - b**2), 6 * c * d**2
@@ -67,6 +89,7 @@ def closed_form(rule: str, n: int, x: np.ndarray, b: np.ndarray, c: np.ndarray) 
         "riemann_middle": exact - h**2 / 24 * slope_jump,
         "riemann_trapezoid": exact + slope_jump / (12 * (n - 1) ** 2),
         "gausslegendre": exact,
+        "fejer": exact + 3 * c * d**2 * (weights @ alphas**2 - 1 / 3),
     }[rule]
     return d * integral
 
@@ -189,6 +212,55 @@ def test_adaptive_trapezoid_keeps_its_nodes_and_evaluates_only_the_new_midpoints
     assert e.n_model_evals == n + 2
 
 
+@pytest.mark.parametrize("target", [0, 1])
+def test_adaptive_fejer_keeps_its_nodes_and_equals_the_rule_on_its_final_nodes(
+    explainer, target
+):
+    tolerance = 1e-9  # tight enough to refine on the smooth tiny BERT (15 nodes: ~7e-6)
+    e = explainer.explain(TEXT, "integrated_gradients", target=target, tolerance=tolerance)
+    n = e.diagnostics["n_steps"]
+    assert e.params["rule"] == "fejer" and e.params["adaptive"] is True
+    assert n in (31, 63, 127, 255)  # refined at least once from 15
+    assert e.diagnostics["completeness_gap"] <= tolerance
+    fixed = explainer.explain(TEXT, "integrated_gradients", target=target, n_steps=n,
+                              rule="fejer")
+    assert fixed.params["adaptive"] is False
+    np.testing.assert_allclose(e.values, fixed.values, rtol=1e-10, atol=1e-14)
+    coarser = explainer.explain(TEXT, "integrated_gradients", target=target,
+                                n_steps=(n - 1) // 2, rule="fejer")
+    assert coarser.diagnostics["completeness_gap"] > tolerance  # it did not stop too late
+    # n path points in all (15 + 16 + 32 + ...), 1 baseline, 1 prediction: none recomputed
+    assert e.n_model_evals == n + 2
+
+
+def test_adaptive_fejer_stops_at_its_last_nested_rule_within_max_steps(explainer):
+    e = explainer.explain(TEXT, "integrated_gradients", target=1, tolerance=1e-12,
+                          max_steps=62)
+    assert e.diagnostics["n_steps"] == 31  # 15, 31; 63 > 62 and a fresh rule would redo all
+    assert e.diagnostics["completeness_gap"] > 1e-12  # reported as it is: not converged
+    fixed = explainer.explain(TEXT, "integrated_gradients", target=1, n_steps=31, rule="fejer")
+    np.testing.assert_allclose(e.values, fixed.values, rtol=1e-10, atol=1e-14)
+    assert e.n_model_evals == 15 + 16 + 2
+
+
+def test_n_steps_given_keeps_gauss_legendre_values_unchanged(explainer):
+    """The default rule is Fejer only without n_steps: with it, Gauss-Legendre as before."""
+    plain = explainer.explain(TEXT, "integrated_gradients", target=1, n_steps=20)
+    asked = explainer.explain(TEXT, "integrated_gradients", target=1, n_steps=20,
+                              rule="gausslegendre")
+    assert plain.params["rule"] == "gausslegendre" and plain.params["adaptive"] is False
+    np.testing.assert_array_equal(plain.values, asked.values)
+    alphas, weights = quadrature("gausslegendre", 20)
+    view = cubic_view(np.ones(3), np.zeros(3), np.ones((2, 3)))
+    direct = IntegratedGradients(n_steps=20).attribute(view, 1).values
+    np.testing.assert_allclose(direct.numpy(), np.ones(3), rtol=1e-12)  # exact: x^3 - 0
+    adaptive_gl = explainer.explain(TEXT, "integrated_gradients", target=1,
+                                    rule="gausslegendre", tolerance=1e-12)
+    n = adaptive_gl.diagnostics["n_steps"]
+    assert n in (32, 64, 128, 256, 512)  # 16, 32, ...: restarts as before
+    assert adaptive_gl.n_model_evals == sum(16 * 2**k for k in range(n.bit_length() - 4)) + 2
+
+
 def test_adaptive_mode_stops_at_max_steps_and_reports_the_remaining_gap(explainer):
     e = explainer.explain(TEXT, "integrated_gradients", target=1, n_steps=2, rule="riemann_left",
                           adaptive=True, tolerance=1e-12, max_steps=6)
@@ -197,7 +269,8 @@ def test_adaptive_mode_stops_at_max_steps_and_reports_the_remaining_gap(explaine
 
 
 def test_default_settings_meet_a_one_percent_gap(minilm_random_head):
-    """Defaults adapt n_steps (from 16) to a 1% gap; an explicit n_steps is used as given.
+    """Defaults adapt n_steps (from 15 Fejer nodes) to a 1% gap; an explicit n_steps is
+    used as given (Gauss-Legendre).
 
     On MiniLM (random head) these SST-2 dev sentences need more than 16 Gauss-Legendre
     steps for a 1% gap, so a fixed default of 16 would fail here.
@@ -210,7 +283,7 @@ def test_default_settings_meet_a_one_percent_gap(minilm_random_head):
     for text in (sentences[2], sentences[6]):
         e = ex.explain(text, "integrated_gradients")
         assert e.diagnostics["completeness_gap"] <= 0.01
-        assert e.params["adaptive"] is True and e.diagnostics["n_steps"] > 16
+        assert e.params["adaptive"] is True and e.diagnostics["n_steps"] > 15
         fixed = ex.explain(text, "integrated_gradients", n_steps=16)
         assert fixed.params["adaptive"] is False and fixed.diagnostics["n_steps"] == 16
         assert fixed.diagnostics["completeness_gap"] > 0.01

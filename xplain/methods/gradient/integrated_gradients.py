@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from xplain._validation import BOOLEAN, NONE, Interval, Options, Param
@@ -11,12 +12,13 @@ from xplain.errors import InvalidParameterError
 from xplain.methods._completeness import completeness
 from xplain.methods.base import GradientMethod, gradients
 from xplain.methods.gradient._budget import rows_per_chunk
-from xplain.methods.gradient._quadrature import RULES, quadrature
+from xplain.methods.gradient._quadrature import NESTED, RULES, quadrature
 from xplain.registry import register_method
 from xplain.views import DifferentiableView
 
 DEFAULT_STEPS = 16  # Gauss-Legendre and the Riemann rules
 NESTED_START = 9  # adaptive trapezoid: nodes 9, 17, 33, ... (8, 16, 32... intervals)
+FEJER_START = 15  # adaptive Fejer (the default): nodes 15, 31, 63, ...
 
 
 @register_method
@@ -34,13 +36,15 @@ class IntegratedGradients(GradientMethod):
     default (``adaptive=None``) that happens only when ``n_steps`` is not given, so the
     defaults meet the 1% gap while an explicit ``n_steps`` is used exactly.
 
-    The default rule is Gauss-Legendre, the robust choice: its nodes avoid the path's
-    ends, where gradients can spike and the trapezoid rule converges only linearly
-    (measurements: README, "Design notes"). Its nodes do not nest, so each adaptive pass
-    starts afresh. The trapezoid rule's nodes do nest: with
-    ``rule="riemann_trapezoid"`` and no ``n_steps``, adaptive passes keep every node and
-    evaluate only the new midpoints (``T(2m) = T(m) / 2 + sum of new gradients / 2m``;
-    9, 17, 33... nodes).
+    Without ``n_steps`` the rule is Fejer's second rule (``rule="fejer"``), adaptive from
+    15 nodes: its nodes avoid the path's ends, where gradients can spike and the
+    trapezoid rule converges only linearly, and they nest, so a failed check at 15 nodes
+    adds 16 (31 in all), not a fresh 32 (measurements: README, "Design notes"). With
+    ``n_steps`` given the rule is Gauss-Legendre (Captum's default), as it was. Gauss-
+    Legendre's nodes do not nest: asked for adaptively, each pass starts afresh. The
+    trapezoid rule's nodes nest too: with ``rule="riemann_trapezoid"`` and no
+    ``n_steps``, adaptive passes keep every node and evaluate only the new midpoints
+    (``T(2m) = T(m) / 2 + sum of new gradients / 2m``; 9, 17, 33... nodes).
     All points of a pass go through the model in batches of ``internal_batch_size`` rows
     (default: all at once, or as many as fit in one array of ``xplain.limits``'
     ``max_memory_bytes``). A call planning more model rows than ``max_model_rows``
@@ -51,9 +55,15 @@ class IntegratedGradients(GradientMethod):
     reference: ClassVar[str] = "Sundararajan et al. 2017, arXiv:1703.01365"
     known_truth: ClassVar[str | None] = "exact"
     parameters = {
-        # default None: 16 points, or 9 for the nested trapezoid (not passable explicitly)
-        "n_steps": Param(None, Interval(int, 1), doc="points on the path (16; trapezoid 9)"),
-        "rule": Param("gausslegendre", Options(RULES), doc="quadrature rule"),
+        # default None: 15 Fejer points, 16 Gauss-Legendre / Riemann, 9 for the nested
+        # trapezoid (not passable explicitly)
+        "n_steps": Param(
+            None, Interval(int, 1), doc="points on the path (fejer 15; trapezoid 9; else 16)"
+        ),
+        # default None: "fejer" without n_steps, "gausslegendre" with it
+        "rule": Param(
+            None, Options(RULES), NONE, doc="quadrature rule (None: fejer; with n_steps GL)"
+        ),
         "internal_batch_size": Param(
             None, Interval(int, 1), NONE, doc="rows per forward/backward"
         ),
@@ -68,11 +78,13 @@ class IntegratedGradients(GradientMethod):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        if self.params["rule"] is None:
+            self.params["rule"] = "fejer" if self.params["n_steps"] is None else "gausslegendre"
         if self.params["adaptive"] is None:
             self.params["adaptive"] = self.params["n_steps"] is None
         if self.params["n_steps"] is None:
-            nested = self.params["rule"] == "riemann_trapezoid"
-            self.params["n_steps"] = NESTED_START if nested else DEFAULT_STEPS
+            start = {"riemann_trapezoid": NESTED_START, "fejer": FEJER_START}
+            self.params["n_steps"] = start.get(self.params["rule"], DEFAULT_STEPS)
         if self.params["rule"] == "riemann_trapezoid" and self.params["n_steps"] < 2:
             raise InvalidParameterError(
                 "The 'n_steps' parameter of integrated_gradients must be an int >= 2 with "
@@ -93,17 +105,23 @@ class IntegratedGradients(GradientMethod):
     def planned_rows(self, view: DifferentiableView, n_points: int) -> int:
         """Path points of every pass (adaptive: up to ``max_steps``), input and baseline."""
         n_steps = total = self.params["n_steps"]
-        while self.params["adaptive"] and n_steps < self.params["max_steps"]:
-            n_steps, new = self._refine(n_steps)
+        while self.params["adaptive"] and (step := self._refine(n_steps)) is not None:
+            n_steps, new = step
             total += new
         return n_points * (total + 1) + 1
 
-    def _refine(self, n_steps: int) -> tuple[int, int]:
-        """The step count of the next adaptive pass and the path points it evaluates."""
-        intervals = n_steps - 1
-        nested = self.params["rule"] == "riemann_trapezoid"
-        if nested and 2 * intervals + 1 <= self.params["max_steps"]:
-            return 2 * intervals + 1, intervals  # the midpoints only
+    def _refine(self, n_steps: int) -> tuple[int, int] | None:
+        """The step count of the next adaptive pass and the path points it evaluates, or
+        None when ``max_steps`` allows no further pass. Fejer stops at its last nested
+        rule within ``max_steps`` (511 at 512): a fresh rule would re-evaluate every node
+        for a few more."""
+        if n_steps >= self.params["max_steps"]:
+            return None
+        nested = NESTED.get(self.params["rule"])
+        if nested is not None and nested(n_steps) <= self.params["max_steps"]:
+            return nested(n_steps), nested(n_steps) - n_steps  # the new nodes only
+        if self.params["rule"] == "fejer":
+            return None
         n_steps = min(2 * n_steps, self.params["max_steps"])
         return n_steps, n_steps
 
@@ -118,15 +136,29 @@ class IntegratedGradients(GradientMethod):
 
         n_steps = self.params["n_steps"]
         diff = points - baseline  # [N, *S]
-        mean_gradient = self._mean_gradient(view, points, baseline, target, n_steps)
+        # adaptive Fejer: every node's gradient goes into the sum of each nested rule that
+        # holds it (their weights differ), so a refinement evaluates only the new nodes
+        sums = None
+        if self.params["adaptive"] and self.params["rule"] == "fejer":
+            sums = _NestedSums(n_steps, self.params["max_steps"], points)
+            self._accumulate(sums, n_steps, np.arange(n_steps), view, points, baseline, target)
+            mean_gradient = sums.sums[n_steps]
+        else:
+            mean_gradient = self._mean_gradient(view, points, baseline, target, n_steps)
         while True:
             attributions = mean_gradient * diff
             diagnostics = completeness(attributions, end_scores, base_score)
             converged = diagnostics["completeness_gap"] <= self.params["tolerance"]
-            if not self.params["adaptive"] or converged or n_steps >= self.params["max_steps"]:
+            step = self._refine(n_steps) if self.params["adaptive"] and not converged else None
+            if step is None:
                 break
-            refined, new = self._refine(n_steps)
-            if new < refined:
+            refined, new = step
+            if sums is not None:
+                # the old nodes are the odd-numbered ones of the new rule: add the even ones
+                new_nodes = np.arange(0, refined, 2)
+                self._accumulate(sums, refined, new_nodes, view, points, baseline, target)
+                mean_gradient = sums.sums[refined]
+            elif sums is None and new < refined:
                 # keep every node, add the midpoints of the n_steps - 1 intervals
                 midpoints = (torch.arange(new, dtype=torch.float64) + 0.5) / new
                 weights = torch.full((new,), 1.0 / new, dtype=torch.float64)
@@ -165,16 +197,75 @@ class IntegratedGradients(GradientMethod):
         The path is built a chunk of alphas at a time, each chunk one array within
         ``xplain.limits``' ``max_memory_bytes``.
         """
-        n_points, shape = points.shape[0], points.shape[1:]
-        step = max(1, rows_per_chunk(points[0]) // n_points)
+        step = max(1, rows_per_chunk(points[0]) // points.shape[0])
         total = torch.zeros_like(points)
         for start in range(0, len(alphas), step):
-            alpha = alphas[start : start + step].to(points)
-            alpha = alpha.view(-1, 1, *([1] * len(shape)))
-            # path points, step-major: [n_alphas, N, *S] -> [n_alphas * N, *S]
-            path = (baseline + alpha * (points - baseline).unsqueeze(0)).reshape(-1, *shape)
-            grads = gradients(view, path, target, self.params["internal_batch_size"])
-            grads = grads.view(len(alpha), n_points, *shape)
-            weight = weights[start : start + step].to(grads)
-            total = total + (weight.view(-1, *[1] * points.dim()) * grads).sum(0)
+            grads = self._path_gradients(
+                view, points, baseline, target, alphas[start : start + step]
+            )
+            total = total + _weighted_sum(grads, weights[start : start + step])
         return total
+
+    def _accumulate(
+        self,
+        sums: _NestedSums,
+        n_steps: int,
+        positions: np.ndarray,
+        view: DifferentiableView,
+        points: torch.Tensor,
+        baseline: torch.Tensor,
+        target: int,
+    ) -> None:
+        """Add the gradients at the nodes ``positions`` of the ``n_steps``-node Fejer rule
+        to ``sums``, the path built a chunk of nodes at a time."""
+        alphas = torch.as_tensor(quadrature("fejer", n_steps)[0][positions])
+        step = max(1, rows_per_chunk(points[0]) // points.shape[0])
+        for start in range(0, len(positions), step):
+            grads = self._path_gradients(
+                view, points, baseline, target, alphas[start : start + step]
+            )
+            sums.add(n_steps, positions[start : start + step], grads)
+
+    def _path_gradients(
+        self,
+        view: DifferentiableView,
+        points: torch.Tensor,
+        baseline: torch.Tensor,
+        target: int,
+        alphas: torch.Tensor,
+    ) -> torch.Tensor:
+        """``grad f(baseline + alphas[j] (point - baseline))`` ``[n_alphas, N, *S]``."""
+        n_points, shape = points.shape[0], points.shape[1:]
+        alpha = alphas.to(points).view(-1, 1, *([1] * len(shape)))
+        # path points, step-major: [n_alphas, N, *S] -> [n_alphas * N, *S]
+        path = (baseline + alpha * (points - baseline).unsqueeze(0)).reshape(-1, *shape)
+        grads = gradients(view, path, target, self.params["internal_batch_size"])
+        return grads.view(len(alphas), n_points, *shape)
+
+
+def _weighted_sum(grads: torch.Tensor, weights: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """``sum_j weights[j] grads[j]``: ``[n, N, *S]`` and ``[n]`` -> ``[N, *S]``."""
+    weight = torch.as_tensor(weights).to(grads)
+    return (weight.view(-1, *[1] * (grads.dim() - 1)) * grads).sum(0)
+
+
+class _NestedSums:
+    """Weighted gradient sums ``[N, *S]`` of the nested Fejer rules of ``start``,
+    ``2 start + 1``, ... nodes up to ``max_steps``, filled as nodes are evaluated: a node's
+    gradient is added to the sum of every rule that holds it and then dropped, so memory
+    is one sum per rule, not one gradient per node."""
+
+    def __init__(self, start: int, max_steps: int, like: torch.Tensor) -> None:
+        levels = [start]
+        while NESTED["fejer"](levels[-1]) <= max_steps:
+            levels.append(NESTED["fejer"](levels[-1]))
+        self.levels = levels
+        self.weights = {n: quadrature("fejer", n)[1] for n in levels}
+        self.sums = {n: torch.zeros_like(like) for n in levels}
+
+    def add(self, n_steps: int, positions: np.ndarray, grads: torch.Tensor) -> None:
+        """Add ``grads`` ``[k, N, *S]``, at the nodes ``positions`` of the ``n_steps``
+        rule, to the sums of that rule and of every finer one."""
+        for level in self.levels[self.levels.index(n_steps) :]:
+            self.sums[level] += _weighted_sum(grads, self.weights[level][positions])
+            positions = 2 * positions + 1  # node k of a rule is node 2k + 1 of the next
