@@ -51,7 +51,9 @@ class RowSpace:
 
     def hybrids(self, row: np.ndarray, games: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """Hybrids ``[n, d]``: ``row`` where ``masks`` holds, background row ``games[i]`` else."""
-        return np.where(masks, row, self.background[games])
+        out = np.take(self.background, games, axis=0)  # one array, filled in place: the
+        np.copyto(out, row, where=masks)  # values of np.where at half its time
+        return out
 
     def scores(self, inputs: np.ndarray, output: str) -> np.ndarray:
         """Scores ``[n, C]`` of schema-matrix rows: one call of the whole model."""

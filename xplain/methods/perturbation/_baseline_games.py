@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xplain.methods.perturbation._sampling import ShapleyDesign, exact_design, shapley_design
-from xplain.methods.perturbation._surrogate import shapley_regression
+from xplain.methods.perturbation._shapley_fit import ShapleyFit
 from xplain.methods.perturbation.exact_shapley import shapley_from_values
 from xplain.views import BaselineGames
 
@@ -118,7 +118,7 @@ def combine_games(
     ``sum(phi_k) = f(x) - v_k(empty)``, so the mean holds ``f(x) - sum_k w_k v_k(empty)``
     exactly; the games' draws are independent, so their variances add with weight
     ``w_k^2``. ``order``: the interaction order of the sampled games' regressions
-    (:func:`~xplain.methods.perturbation._surrogate.shapley_regression`).
+    (:class:`~xplain.methods.perturbation._shapley_fit.ShapleyFit`).
     """
     d = plan.masks.shape[1]
     phi, variance = np.zeros(d), np.zeros(d)
@@ -143,7 +143,7 @@ def combine_games(
             phi[players] += w * shapley_from_values(v, m)
             exact += 1
             continue
-        values, errors = shapley_regression(design, y, total, order)
+        values, errors = ShapleyFit.of(design, order).solve(y, total)
         phi[players] += w * values
         variance[players] += w**2 * errors**2
     return phi, np.sqrt(variance), exact

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,10 +26,10 @@ from xplain.methods.perturbation._sampling import (
     shapley_design,
     without_null_players,
 )
+from xplain.methods.perturbation._shapley_fit import ShapleyFit
 from xplain.methods.perturbation._surrogate import (
     MAX_INTERACTION_PLAYERS,
     interaction_parameters,
-    shapley_regression,
 )
 from xplain.registry import register_method
 from xplain.views import InterpretableView
@@ -39,6 +41,7 @@ CONVERGENCE_RATIO = 0.01  # converged: max std_err <= 1% of the largest |phi|
 MAX_GAME_SHARE = 0.9
 ROWS_PER_CALL = 2**18  # hybrids scored together in explain_batch (29 MiB of them at d = 14)
 HYBRID_BYTES = 2**28  # ... but no more than this many bytes of them (wide one-hot inputs)
+FITS_KEPT = 2  # factorised designs kept for reuse (up to ~25 MiB each: d = 16, order 3)
 
 
 @register_method
@@ -81,14 +84,17 @@ class KernelShap(PerturbationMethod):
     would lose the mean game's common coalitions, whose errors partly cancel over the
     background rows, so the mean game is estimated, its hybrids scored by the view.
 
-    ``order=3`` fits a game with interactions up to order 3 instead of an additive one
-    and returns its Shapley values (the k-additive approach of Pelegrina, Duarte and
+    ``order=3`` (the default) fits a game with interactions up to order 3 instead of an
+    additive one and returns its Shapley values (the k-additive approach of Pelegrina, Duarte and
     Grabisch 2023), wherever a design (the mean game's, or a sampled baseline game's)
-    holds 3 coalitions per parameter (``C(d,1) + C(d,2) + C(d,3)``; ``d <= 16``); it stays
-    exact once every coalition is in. Paired KernelSHAP is already exact for games of order
-    2, so order 3 is the first that helps on games with higher interactions. Its standard
-    errors cover somewhat less often than order 1's, so it is off by default (measured
-    errors, costs and coverage: README, "Design notes").
+    holds 2.5 coalitions per parameter (``C(d,1) + C(d,2) + C(d,3)``; ``d <= 16``: from
+    1740 coalitions); it stays exact once every coalition is in. Paired KernelSHAP is
+    already exact for games of order 2, so order 3 is the first that helps on games with
+    higher interactions. A design's regression is factorised once and reused by every row
+    drawn under the same seed (an ``explain_batch``, or repeated calls), so the 696
+    parameters of order 3 at ``d = 16`` cost little per row. Below that budget, and with
+    ``order=1``, the fit is KernelSHAP's additive one (measured errors, costs and
+    coverage: README, "Design notes").
 
     A ``max_evals`` whose model rows (times the background rows of a tabular mean game) or
     regression arrays exceed ``xplain.limits`` is refused (ResourceLimitError) up front.
@@ -96,7 +102,8 @@ class KernelShap(PerturbationMethod):
     Diagnostics: ``std_err`` per feature, the standard error of the estimate from the
     sandwich covariance of the regression over the sampled pairs, within each size
     stratum with its finite-population correction, the enumerated coalitions held fixed
-    (Covert and Lee 2021, Sec. 4), residuals corrected for their leverage (HC3); ``converged`` when
+    (Covert and Lee 2021, Sec. 4), residuals corrected for their leverage (HC3), the variance
+    scaled by ``u / (u - p)`` (``u`` coalitions, ``p`` parameters); ``converged`` when
     ``max(std_err) <= 0.01 * max|phi|``; ``n_coalitions`` evaluated (over baseline games:
     model rows, game by game; ``games`` and ``exact_games`` count them); ``exact``;
     ``efficiency_gap`` = ``|sum(phi) - delta|``, ``delta`` = ``f(x) - base_value``,
@@ -119,7 +126,7 @@ class KernelShap(PerturbationMethod):
         "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
         "paired": Param(True, BOOLEAN, doc="sample coalitions with their complements"),
         "order": Param(
-            1, Interval(int, 1, 3), doc="interactions fitted: 1 KernelSHAP, 2-3 k-additive"
+            3, Interval(int, 1, 3), doc="interactions fitted where the budget allows (1: none)"
         ),
         "seed": Param(
             0, SEED_SEQUENCE, doc="seed of the sampled coalitions (None: not reproducible)"
@@ -211,11 +218,11 @@ class KernelShap(PerturbationMethod):
         width = d if order == 1 or d > MAX_INTERACTION_PLAYERS else interaction_parameters(d, order)
         coalitions = int(min(budget, 2.0**d - 2))
         check_budget("kernel_shap", view, coalitions, "lower max_evals", floats_per_mask=3 * width)
-        rng = np.random.default_rng(self.params["seed"])
-        design = shapley_design(d, budget, self.params["paired"], rng)
+        fit = _fit(d, budget, self.params["paired"], self.params["seed"], order)
+        design = fit.design
         # [u] model scores of the distinct coalitions, relative to the empty one
         y = evaluate_target(view, design.masks, target, self.params["internal_batch_size"]) - v0
-        phi, std_err = shapley_regression(design, y, total, self.params["order"])
+        phi, std_err = fit.solve(y, total)
         return phi, std_err, int(design.masks.shape[0]), design.exact
 
     def _plan(self, view: InterpretableView) -> GamePlan:
@@ -254,6 +261,22 @@ class KernelShap(PerturbationMethod):
             diagnostics["games"], diagnostics["exact_games"] = k, int(exact)
             out.append(Attribution(phi, diagnostics))
         return out
+
+
+def _fit(d: int, budget: int, paired: bool, seed: Any, order: int) -> ShapleyFit:
+    """The design of ``budget`` coalitions of ``d`` players drawn under ``seed``, its
+    regression factorised; under a given seed the same for every row (cached)."""
+    if seed is None:
+        return ShapleyFit.of(shapley_design(d, budget, paired, np.random.default_rng()), order)
+    key = int(seed) if isinstance(seed, Integral) else tuple(int(part) for part in seed)
+    return _seeded_fit(d, budget, paired, key, order)
+
+
+@lru_cache(maxsize=FITS_KEPT)
+def _seeded_fit(d: int, budget: int, paired: bool, seed: Any, order: int) -> ShapleyFit:
+    design = shapley_design(d, budget, paired, np.random.default_rng(seed))
+    design.masks.setflags(write=False)  # shared by every row that uses the cached fit
+    return ShapleyFit.of(design, order)
 
 
 def _players(view: InterpretableView) -> int:
