@@ -26,6 +26,7 @@ from xplain.models.huggingface import HuggingFaceClassifier
 AGGREGATIONS = ("sum", "l2", "mean")
 BASELINES = ("pad", "mask", "zero")
 REPLACEMENTS = ("mask", "pad", "remove")
+REMOVAL_CHUNK = 64  # texts per model call when tokens are removed (sorted by length)
 SPREAD_ROWS = 4096  # embedding rows (evenly strided) that estimate the embeddings' spread
 # how tokenizers mark sub-words, for reports: WordPiece glues "##ing" to the previous piece;
 # byte-level BPE ("Ġ") and SentencePiece ("▁") mark a piece that starts a word
@@ -351,6 +352,8 @@ class TextAdapter(TorchModelAdapter):
             keep = np.ones((masks.shape[0], ids.shape[0]), dtype=bool)  # [n, T]
             for col, feature in enumerate(active):
                 keep[:, groups[feature]] = masks[:, [col]]
+            if fill is None and keep.shape[0]:  # removal: shortest texts first
+                return self._removal_scores(ids, extras, keep, output)
             batch_ids, batch_extras = self._masked_batch(ids, extras, keep, fill)
             logits = self.model.logits_from_ids(batch_ids, batch_extras)
             return explained_scores(logits, output).detach().cpu().numpy()
@@ -365,6 +368,30 @@ class TextAdapter(TorchModelAdapter):
             base_scores=base_scores,
             n_total=len(encoded.features),
         )
+
+    def _removal_scores(
+        self, ids: torch.Tensor, extras: dict[str, torch.Tensor], keep: np.ndarray, output: str
+    ) -> np.ndarray:
+        """Scores ``[n, C]`` of texts with the tokens outside ``keep`` ``[n, T]`` removed.
+
+        Shorter texts cost less: the texts go through the model shortest first, in chunks
+        of ``REMOVAL_CHUNK`` cut to the longest text of the chunk (padding only there).
+        """
+        lengths = keep.sum(1)  # [n] tokens left per text
+        order = np.argsort(lengths, kind="stable")
+        out: np.ndarray | None = None
+        for start in range(0, order.shape[0], REMOVAL_CHUNK):
+            rows = order[start : start + REMOVAL_CHUNK]
+            batch_ids, batch_extras = self._masked_batch(ids, extras, keep[rows], None)
+            width = int(lengths[rows].max())  # the tail past it is padding in every row
+            logits = self.model.logits_from_ids(
+                batch_ids[:, :width], {k: v[:, :width] for k, v in batch_extras.items()}
+            )
+            scores = explained_scores(logits, output).detach().cpu().numpy()  # [r, C]
+            if out is None:
+                out = np.empty((order.shape[0], scores.shape[1]), dtype=scores.dtype)
+            out[rows] = scores
+        return out
 
     def _masked_batch(
         self,

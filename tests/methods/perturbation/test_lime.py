@@ -40,7 +40,7 @@ def test_linear_model_recovers_weight_times_deviation_up_to_ridge_shrinkage() ->
     ``beta = w (x - mu)`` and ``Zc`` the weighted-centred masks: ``beta`` shrunk slightly.
     """
     view, beta = linear_view(12)
-    result = Lime(num_samples=1000, seed=4).attribute(view, 1)
+    result = Lime(num_samples=1000, seed=4, sampling="iid").attribute(view, 1)
     masks = lime_masks(1000, 12, np.random.default_rng(4)).astype(float)  # same draws
     weights = exponential_kernel(100 * cosine_distance_to_full(masks.astype(bool)), 25.0)
     centred = masks - np.average(masks, axis=0, weights=weights)

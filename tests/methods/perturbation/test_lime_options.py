@@ -117,6 +117,16 @@ def test_table_options_on_a_masked_view_are_refused() -> None:
     Lime().attribute(view, 1)  # the defaults are fine
 
 
+def test_mask_sampling_on_a_table_row_is_refused(linear_table) -> None:
+    """A table row's neighbourhood comes from training statistics: ``sampling`` (which
+    masks) would be ignored there, so asking for lime_text's draw is refused."""
+    frame, model, _ = linear_table
+    explainer = xplain.Explainer(model, data=frame)
+    with pytest.raises(InvalidParameterError, match="sampling='iid'.*would be ignored"):
+        explainer.explain(frame.iloc[0], "lime", num_samples=50, sampling="iid")
+    explainer.explain(frame.iloc[0], "lime", num_samples=50, sampling="stratified")
+
+
 def test_max_sensitivity_still_refuses_lime_on_a_table(linear_table) -> None:
     frame, model, _ = linear_table
     explainer = xplain.Explainer(model, data=frame)

@@ -12,11 +12,11 @@ from xplain.errors import InvalidParameterError, MethodNotApplicableError
 from xplain.limits import check_memory, check_rows
 from xplain.methods.base import Attribution, PerturbationMethod
 from xplain.methods.perturbation._kernels import cosine_distance_to_full, exponential_kernel
+from xplain.methods.perturbation._mask_neighbourhood import SAMPLINGS, mask_neighbourhood
 from xplain.methods.perturbation._neighbourhood import DISCRETIZERS, neighbourhood
 from xplain.methods.perturbation._sampling import (
     check_budget,
     evaluate_target,
-    lime_masks,
     unique_rows,
 )
 from xplain.methods.perturbation._surrogate import SELECTIONS, ridge_surrogate
@@ -49,6 +49,11 @@ class Lime(PerturbationMethod):
     ``sample_around_instance``) with ``kernel_width = 0.75 sqrt(d)``; otherwise binary
     masks are drawn as ``lime_text`` draws them (remove 1..d features uniformly) with cosine
     distance x 100 and ``kernel_width = 25``. Distinct masks go through the model once.
+    With ``sampling="stratified"`` (the default) the masks estimate the same population
+    fit as lime_text's draw with less variance: stratified by the number removed,
+    without replacement, paired with their complements, and all ``2^d - 1`` masks once
+    when ``num_samples`` covers them (:mod:`._mask_neighbourhood`); ``"iid"`` draws as
+    lime_text does.
 
     ``num_features`` keeps only the top-k features (chosen by ``feature_selection`` as
     ``lime`` does; the others get 0). The default ``num_samples=2000`` (``lime``: 5000)
@@ -87,6 +92,9 @@ class Lime(PerturbationMethod):
         "sample_around_instance": Param(
             False, BOOLEAN, doc="tables without bins: centre samples on the row, not the mean"
         ),
+        "sampling": Param(
+            "stratified", Options(SAMPLINGS), doc="masks: stratified and paired, or lime's iid"
+        ),
         "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
         "seed": Param(0, SEED_SEQUENCE, doc="seed of the neighbourhood (None: not reproducible)"),
     }
@@ -102,6 +110,12 @@ class Lime(PerturbationMethod):
         distribution = view.distribution
         if distribution is None:
             self._refuse_table_options()
+        elif self.params["sampling"] != self.parameters["sampling"].default:
+            raise InvalidParameterError(
+                f"lime's sampling={self.params['sampling']!r} chooses which features are "
+                "masked; this table row's neighbourhood is drawn from training statistics "
+                "instead, so it would be ignored. Leave it out here."
+            )
         if distribution is not None:  # one model row per sample
             check_rows("lime", n, "lower num_samples")
         else:  # the distinct masks (at most 2^d - 1) go through the model
@@ -121,9 +135,10 @@ class Lime(PerturbationMethod):
             distances = np.asarray(hood.distances, dtype=np.float64)  # [n]
             width = width or NEIGHBOURHOOD_WIDTH_FACTOR * math.sqrt(d)
         else:
-            masks = lime_masks(n, d, rng)  # [n, d], row 0 all present
+            # [m, d], row 0 all present; factors [m]: each mask's share of the population
+            masks, factors = mask_neighbourhood(n, d, rng, self.params["sampling"])
             first, inverse = unique_rows(masks[1:])
-            y = np.empty(n)
+            y = np.empty(masks.shape[0])
             y[0] = view.scores[target]
             batch = self.params["internal_batch_size"]
             distinct = evaluate_target(view, masks[1:][first], target, batch)
@@ -132,6 +147,8 @@ class Lime(PerturbationMethod):
             distances = cosine_distance_to_full(masks) * MASK_DISTANCE_SCALE
             width = width or MASK_KERNEL_WIDTH
         weights = exponential_kernel(distances, width)  # [n]
+        if distribution is None:
+            weights = weights * factors
         _require_variation(data, weights, distances, width)
         fit = ridge_surrogate(
             data, y, weights, self.params["num_features"], self.params["feature_selection"]
