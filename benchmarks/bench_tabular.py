@@ -21,21 +21,26 @@ several repeats, interleaved so machine noise hits both sides:
    and agreement of the top-5 features by |weight| (shared / 5), with each library's
    agreement with itself under another seed as the noise floor.
 
-Run: ``.venv/bin/python benchmarks/bench_tabular.py [--rows 6] [--repeats 3] [--threads 2]
-[--parts abc]`` (``--parts b``: TreeSHAP only).
+Every part runs through the shared harness (``benchmarks/_harness.py``): warm-up, then
+``--repeats`` interleaved rounds, medians, ``--load N`` CPU burner processes beside it, and
+Markdown rows for the README at the end (ratios xplain / incumbent).
+
+Run: ``.venv/bin/python benchmarks/bench_tabular.py [--rows 6] [--repeats 5] [--threads 2]
+[--load 0] [--parts abc] [--quick]`` (``--parts bc``: TreeSHAP and LIME only; ``--quick``:
+300 TreeSHAP rows, budgets 512 and 2048 for KernelSHAP).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 import shap
-import torch
+from _harness import add_common_arguments, bench_session, print_table, ratio
+from _harness import side_by_side as harness_side_by_side
 from lime.lime_tabular import LimeTabularExplainer
 from threadpoolctl import threadpool_limits
 
@@ -43,6 +48,7 @@ from xplain.zoo import AdultModels, adult_models
 
 BUDGETS = (512, 2048, 8192)
 TOP_K = 5
+ROWS: list[list[object]] = []  # README rows: work, incumbent, ratio, check, command
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -52,21 +58,15 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def side_by_side(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple]:
-    """Median wall time and the first result of each run; warm-up first, interleaved."""
-    for fn in runs.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    results: dict[str, object] = {}
-    for _ in range(repeats):
-        for name, fn in runs.items():
-            seconds, out = timed(fn)
-            times[name].append(seconds)
-            results.setdefault(name, out)
-    return {name: (statistics.median(times[name]), results[name]) for name in runs}
+    """The harness's interleaved medians as ``{name: (median seconds, first result)}``."""
+    timings = harness_side_by_side(runs, repeats)
+    return {name: (t.median, t.result) for name, t in timings.items()}
 
 
-def ratio(a: float, b: float) -> str:
-    return f"{a / b:6.3g}" if b > 0 else "   inf"
+def spread(times: list[float], base: list[float]) -> str:
+    """The range of the per-round ratios ``times[i] / base[i]`` (same round: same noise)."""
+    each = sorted(a / b for a, b in zip(times, base, strict=True))
+    return f"{each[0]:.3g}-{each[-1]:.3g}"
 
 
 def bench_kernel_shap(models: AdultModels, args: argparse.Namespace) -> None:
@@ -98,9 +98,10 @@ def bench_kernel_shap(models: AdultModels, args: argparse.Namespace) -> None:
         f"{'l1=F s':>8} {'time ratio':>10}"
     )
 
-    def ours(budget: int, order: int = 1) -> Callable[[], list]:
+    def ours(budget: int, order: int | None = None) -> Callable[[], list]:
+        params = {} if order is None else {"order": order}  # None: the default, order=3
         return lambda: ex.explain_batch(
-            frame, "kernel_shap", target=1, max_evals=budget, order=order
+            frame, "kernel_shap", target=1, max_evals=budget, **params
         )
 
     def ours_one_by_one(budget: int) -> Callable[[], list]:
@@ -118,13 +119,14 @@ def bench_kernel_shap(models: AdultModels, args: argparse.Namespace) -> None:
 
         return run
 
-    def values(result: object) -> np.ndarray:
-        if isinstance(result, list):
-            return np.stack([e.values for e in result])
-        return np.asarray(result)
+    def values(result: object) -> np.ndarray:  # shap's array, or xplain's Explanations
+        if isinstance(result, np.ndarray):
+            return result
+        return np.stack([e.values for e in result])  # type: ignore[attr-defined]
 
+    budgets = BUDGETS[:2] if args.quick else BUDGETS
     shap_best: dict[int, tuple[float, float]] = {}
-    for budget in BUDGETS:
+    for budget in budgets:
         result = side_by_side(
             {
                 "xplain": ours(budget),
@@ -147,9 +149,9 @@ def bench_kernel_shap(models: AdultModels, args: argparse.Namespace) -> None:
             f"{ratio(sec['xplain'], best_sec):>10}"
         )
     print("targets: err ratio <= 0.5, time ratio <= 0.2")
-    print("xplain order=3 (3-additive fit in the sampled games), same budgets:")
-    for budget in BUDGETS:
-        seconds, result = side_by_side({"order3": ours(budget, order=3)}, args.repeats)["order3"]
+    print("xplain order=1 (the additive fit in every game, the default before), same budgets:")
+    for budget in budgets:
+        seconds, result = side_by_side({"order1": ours(budget, order=1)}, args.repeats)["order1"]
         best_err, best_sec = shap_best[budget]
         err3 = float(np.abs(values(result) - exact).mean())
         print(
@@ -168,10 +170,10 @@ def bench_kernel_shap(models: AdultModels, args: argparse.Namespace) -> None:
             f"  shap at {budget}: xplain max_evals={small} ({seconds:.3f} s), time ratio "
             f"{ratio(seconds, target_sec)}"
         )
-    model_rows = points[:1].repeat(BUDGETS[-1] * k, 0)
+    model_rows = points[:1].repeat(budgets[-1] * k, 0)
     seconds, _ = timed(lambda: f(model_rows))
     print(
-        f"model alone on {BUDGETS[-1]} x {k} rows (one budget-{BUDGETS[-1]} shap "
+        f"model alone on {budgets[-1]} x {k} rows (one budget-{budgets[-1]} shap "
         f"explanation's evaluations): {seconds:.3f} s per row explained\n"
     )
 
@@ -198,15 +200,21 @@ def bench_tree_shap(models: AdultModels, args: argparse.Namespace) -> None:
         values = explainer.shap_values(preprocess.transform(rows).astype(float))
         return np.asarray(values)[:, order]
 
-    result = side_by_side({"xplain": ours, "shap": theirs}, args.repeats)
-    (ours_s, ours_values), (shap_s, shap_values) = result["xplain"], result["shap"]
+    result = harness_side_by_side({"xplain": ours, "shap": theirs}, args.repeats)
+    ours_t, shap_t = result["xplain"], result["shap"]
+    gap = float(np.abs(ours_t.result - shap_t.result).max())
     print(
         f"(b) TreeSHAP, {len(rows)} rows, 100 background rows (interventional, probability)\n"
-        f"xplain explain_batch {ours_s:8.3f} s ({1000 * ours_s / len(rows):.2f} ms/row)   "
-        f"shap {shap_s:7.3f} s ({1000 * shap_s / len(rows):.2f} ms/row)   "
-        f"ratio {ratio(ours_s, shap_s)}   (target <= 1.1)\n"
-        f"max |xplain - shap| over all values: {np.abs(ours_values - shap_values).max():.2e}\n"
+        f"xplain explain_batch {ours_t.median:8.3f} s   shap {shap_t.median:7.3f} s   "
+        f"ratio {ratio(ours_t.median, shap_t.median)} (per round "
+        f"{spread(ours_t.times, shap_t.times)})   (target <= 1.05)\n"
+        f"max |xplain - shap| over all values: {gap:.2e}\n"
     )
+    ROWS.append([
+        f"TreeSHAP, {len(rows)} rows", "shap TreeExplainer",
+        f"{ratio(ours_t.median, shap_t.median)}x ({spread(ours_t.times, shap_t.times)})",
+        f"max gap {gap:.1e}", "`--parts b`",
+    ])
 
 
 def bench_lime(models: AdultModels, args: argparse.Namespace) -> None:
@@ -253,8 +261,9 @@ def bench_lime(models: AdultModels, args: argparse.Namespace) -> None:
 
         return run
 
-    result = side_by_side({"xplain": ours(0), "lime": theirs(0)}, args.repeats)
-    (ours_s, a), (lime_s, b) = result["xplain"], result["lime"]
+    result = harness_side_by_side({"xplain": ours(0), "lime": theirs(0)}, args.repeats)
+    ours_t, lime_t = result["xplain"], result["lime"]
+    (ours_s, a), (lime_s, b) = (ours_t.median, ours_t.result), (lime_t.median, lime_t.result)
     a2, b2 = ours(1000)(), theirs(1000)()
 
     def agreement(u: np.ndarray, v: np.ndarray) -> float:
@@ -263,11 +272,19 @@ def bench_lime(models: AdultModels, args: argparse.Namespace) -> None:
 
     print(
         f"(c) LIME, {len(rows)} rows, num_samples=5000\n"
-        f"time: xplain {ours_s:7.3f} s   lime {lime_s:7.3f} s   ratio {ratio(ours_s, lime_s)}\n"
+        f"time: xplain {ours_s:7.3f} s   lime {lime_s:7.3f} s   ratio {ratio(ours_s, lime_s)} "
+        f"(per round {spread(ours_t.times, lime_t.times)})   (target <= 1.0)\n"
         f"top-{TOP_K} agreement: xplain vs lime {agreement(a, b):.2f}   "
         f"xplain vs xplain (other seed) {agreement(a, a2):.2f}   "
-        f"lime vs lime (other seed) {agreement(b, b2):.2f}"
+        f"lime vs lime (other seed) {agreement(b, b2):.2f}\n"
     )
+    ROWS.append([
+        f"LIME tabular, 5000 samples, {len(rows)} rows", "lime LimeTabularExplainer",
+        f"{ratio(ours_s, lime_s)}x ({spread(ours_t.times, lime_t.times)})",
+        f"top-{TOP_K} agreement {agreement(a, b):.2f} (self, other seed: "
+        f"{agreement(a, a2):.2f} / lime {agreement(b, b2):.2f})",
+        "`--parts c`",
+    ])
 
 
 def main() -> None:
@@ -276,24 +293,26 @@ def main() -> None:
     parser.add_argument("--background", type=int, default=20, help="KernelSHAP background")
     parser.add_argument("--tree-rows", type=int, default=1000)
     parser.add_argument("--lime-rows", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--parts", default="abc", help="which parts to run: a KernelSHAP, b TreeSHAP, c LIME"
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="300 TreeSHAP rows, KernelSHAP budgets 512, 2048"
+    )
+    add_common_arguments(parser, repeats=5)
     args = parser.parse_args()
+    if args.quick:
+        args.tree_rows = min(args.tree_rows, 300)
     warnings.filterwarnings("ignore")
-    torch.set_num_threads(args.threads)
-    with threadpool_limits(args.threads):
-        models = adult_models(seed=0)
-        print(
-            f"Adult GBT (test accuracy {models.gbt_accuracy:.3f}), {args.threads} threads, "
-            f"median of {args.repeats} repeats\n"
-        )
+    models = adult_models(seed=0)
+    print(f"Adult GBT (test accuracy {models.gbt_accuracy:.3f})")
+    with bench_session(args), threadpool_limits(args.threads):
         parts = {"a": bench_kernel_shap, "b": bench_tree_shap, "c": bench_lime}
         for part, bench in parts.items():
             if part in args.parts:
                 bench(models, args)
+    if ROWS:
+        print_table(["work", "incumbent", "xplain / incumbent (rounds)", "check", "flags"], ROWS)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import struct
+import sys
 import types
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
 # values hashed per state tensor: all of a smaller one, else evenly strided ones. A float64
@@ -22,6 +23,7 @@ import torch
 # across thread counts); copies above torch's parallel grain (32,768) cost 0.5 s on MiniLM
 # on a busy machine, against 20 ms below it.
 SAMPLED_VALUES = 16384
+_DOUBLE = struct.Struct("=d")  # a float as numpy's float64 bytes (native order)
 
 
 def model_fingerprint(model: Any) -> str:
@@ -83,6 +85,10 @@ def instance_fingerprint(instance: Any) -> str:
 
 def _feed(digest: Any, value: Any) -> None:
     """Hash ``value`` by content; numbers by value, so 1, 1.0 and np.float32(1) agree."""
+    plain = _plain_bytes(value)  # the common plain types first, the same bytes as below
+    if plain is not None:
+        digest.update(plain)
+        return
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
     if isinstance(value, str):
@@ -107,6 +113,16 @@ def _feed(digest: Any, value: Any) -> None:
         digest.update(b"r" + repr(value).encode() + b"\0")
 
 
+def _plain_bytes(value: Any) -> bytes | None:
+    """What :func:`_feed` hashes for a str, int or float (exactly these types), else None."""
+    kind = type(value)
+    if kind is str:
+        return b"s" + value.encode("utf-8", "surrogatepass") + b"\0"
+    if kind is float or kind is int:
+        return b"n" + _DOUBLE.pack(float(value))  # = np.float64(value).tobytes()
+    return None
+
+
 def config_fingerprint(config: Any) -> str:
     """A short hash of a configuration (an adapter's :meth:`identity`): values by content,
     torch modules and estimators by :func:`model_fingerprint`, functions by their name,
@@ -128,7 +144,8 @@ def _plain_config(value: Any, depth: int = 0) -> Any:
         return {k: _plain_config(v, deeper) for k, v in items}
     if isinstance(value, list | tuple):
         return [_plain_config(v, deeper) for v in value]
-    if isinstance(value, pd.DataFrame | pd.Series):  # repr would show only some rows
+    pd = sys.modules.get("pandas")  # a table only where pandas is loaded (not imported here)
+    if pd is not None and isinstance(value, pd.DataFrame | pd.Series):  # repr: some rows
         return ["table", value.to_numpy(), [str(c) for c in getattr(value, "columns", [])]]
     if isinstance(value, torch.nn.Module) or hasattr(value, "get_params"):
         return f"model:{model_fingerprint(value)}"

@@ -404,7 +404,11 @@ class Explainer:
         with _while("predicting the instances"):
             predictions = np.asarray(adapter.predict_batch(encoded), dtype=np.float64)  # [n, C]
         labels = self._labels(predictions.shape[1])
-        targets = [self._target(target, p, labels) for p in predictions]
+        if target is not None and n and np.isfinite(predictions).all():
+            # an index or label resolves alike for every row once all scores are finite
+            targets = [self._target(target, predictions[0], labels)] * n
+        else:
+            targets = [self._target(target, p, labels) for p in predictions]
         with _while(f"{method} evaluated the model"):
             views = adapter.view_batch(algorithm.view, encoded, self.output)
             results = algorithm.attribute_batch(views, targets)

@@ -18,11 +18,12 @@ whole Pipeline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from xplain.adapters._tabular_column_maps import ColumnMaps, column_maps, passthrough_columns
 from xplain.adapters._tabular_schema import TabularSchema
 from xplain.adapters._tabular_trees import column_owners
 from xplain.models.base import uncounted
@@ -38,16 +39,20 @@ class ModelSpace:
     """The preprocessing of a model whose output columns each follow one original column.
 
     ``owners[c]`` is the original column behind model column ``c`` (-1: a constant one);
-    ``background`` is the background rows preprocessed ``[K, m]``.
+    ``background`` is the background rows preprocessed ``[K, m]``; ``maps``, when set,
+    replays the preprocessing as lookups (:mod:`xplain.adapters._tabular_column_maps`).
     """
 
     model: SklearnModel
     schema: TabularSchema
     owners: np.ndarray  # int [m]
     background: np.ndarray  # [K, m]
+    maps: ColumnMaps | None = None
 
     def transform(self, rows: np.ndarray) -> np.ndarray:
         """Schema-matrix rows ``[n, d]`` -> the final estimator's input ``[n, m]``."""
+        if self.maps is not None:
+            return self.maps.transform(rows)
         return _preprocessed(self.model, self.schema, rows)
 
     def expand(self, masks: np.ndarray) -> np.ndarray:
@@ -86,7 +91,12 @@ def model_space(
         if not isinstance(owners, np.ndarray) or owners.shape[0] > MAX_MODEL_COLUMNS:
             return None
         space = ModelSpace(model, schema, owners, _preprocessed(model, schema, background))
-        return space if _assembles(space, data, background, seed) else None
+        if not _assembles(space, data, background, seed):
+            return None
+        preprocess = lambda rows: _preprocessed(model, schema, rows)  # noqa: E731
+        passthrough = passthrough_columns(model.preprocessing)
+        maps = column_maps(preprocess, schema, owners, data, passthrough, seed)
+        return replace(space, maps=maps)
     except Exception:  # a preprocessing this path cannot use (DataFrame output...)
         return None
 

@@ -60,12 +60,17 @@ class RowMemo(Generic[V]):
         compute: Callable[[list[EncodedRow]], Sequence[V]],
     ) -> list[V]:
         """The value of each row for ``key``; ``compute(missing)`` gives those not known."""
-        with self._lock:
-            missing = list({id(r): r for r in rows if key not in self._values.get(r, {})}.values())
+        with self._lock:  # each row's table, looked up once (a weak reference per lookup)
+            tables = [self._values.get(r) for r in rows]
+        missing = list(
+            {id(r): r for r, t in zip(rows, tables, strict=True) if t is None or key not in t}
+            .values()
+        )
         if missing:
             computed = compute(missing)
             with self._lock:
                 for row, value in zip(missing, computed, strict=True):
                     self._values.setdefault(row, {}).setdefault(key, value)
+                tables = [self._values[r] for r in rows]
         with self._lock:
-            return [self._values[r][key] for r in rows]
+            return [t[key] for t in tables]  # type: ignore[index]

@@ -25,6 +25,7 @@ from xplain.errors import InvalidInputError, InvalidParameterError
 
 MAX_LISTED = 20  # categories listed in an error message
 _ONCE = "pass each column once, under its name in the training data"
+_PLAIN_KEYS = (str, int, float, bool)  # category values looked up as they are (no .item())
 
 
 @dataclass(frozen=True)
@@ -212,10 +213,34 @@ class TabularSchema:
     # -- one instance --------------------------------------------------------------------
     def row(self, instance: Any) -> np.ndarray:
         """Validate one instance (Series, one-row DataFrame, dict or 1-D array) -> ``[d]``."""
+        plain = self._plain_row(instance)
+        if plain is not None:
+            return plain
         values = self._values(instance)
         row = np.empty(len(self.columns))
         for j, column in enumerate(self.columns):
             row[j] = self._value(j, column, values[j])
+        return row
+
+    def _plain_row(self, instance: Any) -> np.ndarray | None:
+        """The row of a dict of the training columns in order whose values are valid str,
+        int, float (bool for categories), as ``DataFrame.to_dict("records")`` gives a
+        batch's rows, without the general path's checks; None for anything else, which the
+        general path checks (and reports). Same row as the general path."""
+        if type(instance) is not dict or list(instance) != self.names:
+            return None
+        row = np.empty(len(self.columns))
+        for j, value in enumerate(instance.values()):
+            kind, codes = type(value), self._codes[j]
+            if codes is not None:
+                code = codes.get(value) if kind in _PLAIN_KEYS else None
+                if code is None:
+                    return None
+                row[j] = code
+            elif (kind is float or kind is int) and math.isfinite(value):
+                row[j] = float(value)
+            else:
+                return None
         return row
 
     def as_dict(self, row: np.ndarray) -> dict[Any, Any]:

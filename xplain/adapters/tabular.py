@@ -284,7 +284,10 @@ class TabularAdapter(Adapter):
             rows: Rows ``[n, d]`` of the schema matrix (numbers, categories as codes).
             output: The explained score, one of :attr:`outputs`.
         """
-        return self._chunked(self.backend.scores, rows, output)
+        # through the model's space: past a column-wise preprocessing, assembled without
+        # calling it (the same inputs reach the final estimator)
+        space = self.backend.space
+        return self._chunked(lambda r, o: space.scores(space.transform(r), o), rows, output)
 
     def base_scores(self, output: str) -> np.ndarray:
         """E f(background) ``[C]``: weighted mean score of the background rows (cached).

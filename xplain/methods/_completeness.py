@@ -100,7 +100,10 @@ def shown_completeness(
     if "delta" not in diagnostics or "base_value" not in diagnostics:
         return diagnostics
     delta, base = float(diagnostics["delta"]), float(diagnostics["base_value"])
-    raw_total = float(torch.as_tensor(raw).double().sum())
+    if isinstance(raw, np.ndarray):  # no tensor round trip (1000s of rows in a batch)
+        raw_total = float(raw.sum(dtype=np.float64))
+    else:
+        raw_total = float(torch.as_tensor(raw).double().sum())
     shown = np.asarray(shown, dtype=np.float64)
     total = float(shown.sum())
     out = {**diagnostics, "completeness_gap_shown": values_gap(shown, delta, base)}
