@@ -8,13 +8,15 @@ import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from xplain.display import FeatureDisplay
 from xplain.errors import InvalidInputError, InvalidParameterError, ModelOutputError
+
+if TYPE_CHECKING:  # pandas (0.5 s) is imported by the calls that build frames
+    import pandas as pd
 
 # to_dict's keys that from_dict needs, those it may lack, and those it derives (ignored)
 _REQUIRED = (
@@ -217,6 +219,8 @@ class Explanation:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per feature: position, feature, value, special."""
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "feature": self.features,

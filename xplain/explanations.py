@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import importlib
 import numbers
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
-import pandas as pd
 
 from xplain._validation import did_you_mean
 from xplain.errors import InvalidInputError
 from xplain.explanation import Explanation
+
+if TYPE_CHECKING:  # pandas (0.5 s) is imported by the calls that build frames
+    import pandas as pd
 
 # diagnostics about the sum of all values (how far it is from f(x) - f(reference)): they
 # do not hold for a subset of the features, so a restricted explanation drops them. It
@@ -240,6 +243,8 @@ class Explanations(Sequence[Explanation]):
                 True: one row per instance (index ``row``), one column per feature, as
                 :attr:`values` (needs features that align).
         """
+        import pandas as pd
+
         if wide:
             return pd.DataFrame(
                 self.values,
@@ -266,6 +271,8 @@ class Explanations(Sequence[Explanation]):
     def mean_abs(self) -> pd.Series:
         """Global importance: mean |value| of each feature over the rows, largest first
         (``np.abs(values).mean(0)`` as a Series indexed by feature; needs aligned features)."""
+        import pandas as pd
+
         if not self._items:
             return pd.Series([], dtype=np.float64, name="mean_abs",
                              index=pd.Index([], name="feature", dtype=object))
@@ -488,11 +495,19 @@ def _positions(key: Any, n: int, what: str) -> list[int]:
     )
 
 
+def _is_sequence(key: Any) -> bool:
+    """A list, tuple, array or pandas Index (pandas is not imported to ask)."""
+    pd = sys.modules.get("pandas")
+    return isinstance(key, list | tuple | np.ndarray) or (
+        pd is not None and isinstance(key, pd.Index)
+    )
+
+
 def _select(es: Explanations, key: Any, where: str) -> Explanations | np.ndarray:
     """``es`` restricted to the features ``key`` chooses, or one feature's values ``[n]``."""
     one = isinstance(key, str) or _is_int(key)
     if isinstance(key, str) or (
-        isinstance(key, list | tuple | np.ndarray | pd.Index)
+        _is_sequence(key)
         and len(key) > 0
         and all(isinstance(k, str) for k in key)
     ):

@@ -11,13 +11,13 @@ offers for its model (:meth:`Adapter.view_types`) and builds one with
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import torch
 
 from xplain.display import FeatureDisplay
@@ -209,7 +209,8 @@ class Adapter(ABC):
             InvalidInputError: ``instances`` is a DataFrame, a single string, or not
                 iterable.
         """
-        if isinstance(instances, pd.DataFrame):
+        pd = sys.modules.get("pandas")  # a DataFrame only where pandas is loaded
+        if pd is not None and isinstance(instances, pd.DataFrame):
             raise InvalidInputError(
                 f"{type(self).__name__} does not take table rows as instances; pass the column "
                 "holding them, e.g. df['text'].tolist() (explain_dataset: column='text')."

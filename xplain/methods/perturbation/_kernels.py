@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 
 def shapley_size_mass(d: int) -> np.ndarray:
@@ -25,6 +24,8 @@ def shapley_size_mass(d: int) -> np.ndarray:
 
 def shapley_coalition_weight(d: int, sizes: np.ndarray) -> np.ndarray:
     """Normalised Shapley-kernel weight of one coalition of each size in ``sizes`` ``[n]``."""
+    from scipy.special import gammaln  # scipy on first use, not at ``import xplain``
+
     sizes = np.asarray(sizes)
     log_binom = gammaln(d + 1) - gammaln(sizes + 1) - gammaln(d - sizes + 1)
     return shapley_size_mass(d)[sizes] * np.exp(-log_binom)

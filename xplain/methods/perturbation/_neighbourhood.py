@@ -22,7 +22,6 @@ which with discretisation is ``sqrt(number of columns that differ)``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import truncnorm
 
 from xplain.views import Distribution, Neighbourhood, TrainingData
 
@@ -125,6 +124,8 @@ class LimeSampler:
 
     def _undiscretize(self, j: int, bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A value drawn inside each bin: truncated normal with the bin's mean and std."""
+        from scipy.stats import truncnorm  # scipy.stats on first use (0.5 s to import)
+
         stats = self.bins[j][bins.astype(np.int64)]  # [n, 4]
         mean, std, low, high = stats.T
         a, b = (low - mean) / std, (high - mean) / std

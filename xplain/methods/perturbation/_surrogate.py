@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
-from sklearn.linear_model import LinearRegression, Ridge
 
+from xplain._blas import single_threaded_blas
 from xplain.methods.perturbation._sampling import ShapleyDesign
 
 SELECTIONS = ("auto", "forward_selection", "highest_weights")
 
 
+@single_threaded_blas()
 def constrained_wls(
     masks: np.ndarray, y: np.ndarray, weights: np.ndarray, total: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +43,7 @@ def constrained_wls(
     return solution[:d], inverse[:d, :d]
 
 
+@single_threaded_blas()
 def design_standard_errors(
     design: ShapleyDesign,
     y: np.ndarray,
@@ -165,6 +167,7 @@ class LocalFit:
     selected: np.ndarray  # int [k] features kept
 
 
+@single_threaded_blas()
 def ridge_surrogate(
     data: np.ndarray,
     y: np.ndarray,
@@ -180,6 +183,8 @@ def ridge_surrogate(
     ``highest_weights`` (largest ``|coef * data[0]|`` of a ``Ridge(0.01)`` on all
     features), or ``auto`` (forward selection up to 6 features, highest weights above).
     """
+    from sklearn.linear_model import Ridge  # sklearn only when LIME fits
+
     d = data.shape[1]
     if num_features is None or num_features >= d:
         selected = np.arange(d)
@@ -208,6 +213,8 @@ def _forward_selection(
     data: np.ndarray, y: np.ndarray, weights: np.ndarray, num_features: int
 ) -> np.ndarray:
     """Add, one at a time, the feature that most raises the weighted R^2 of an OLS fit."""
+    from sklearn.linear_model import LinearRegression
+
     used: list[int] = []
     for _ in range(num_features):
         best, best_score = -1, -np.inf
