@@ -383,7 +383,9 @@ class TextAdapter(TorchModelAdapter):
         for start in range(0, order.shape[0], REMOVAL_CHUNK):
             rows = order[start : start + REMOVAL_CHUNK]
             batch_ids, batch_extras = self._masked_batch(ids, extras, keep[rows], None)
-            width = int(lengths[rows].max())  # the tail past it is padding in every row
+            # the tail past it is padding in every row (one column at least: a text with
+            # every token removed, from a tokenizer that adds no special tokens)
+            width = max(1, int(lengths[rows].max()))
             logits = self.model.logits_from_ids(
                 batch_ids[:, :width], {k: v[:, :width] for k, v in batch_extras.items()}
             )

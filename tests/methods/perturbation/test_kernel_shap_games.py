@@ -241,3 +241,25 @@ def test_wide_hybrids_are_built_and_scored_a_slice_at_a_time(
     assert sum(calls[1:]) == total > 150
     for a, b in zip(whole, split, strict=True):
         np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_default_order_is_three_on_the_mean_game_and_one_on_baseline_games() -> None:
+    """``order=None`` fits interactions where one design serves every row (the mean game)
+    and the additive fit in baseline games, each of which has its own design to factorise."""
+    games = shared_columns_view(16)
+    budget = 512  # games of up to 11 players: two sampled, with room for order 3
+    default = KernelShap(max_evals=budget).attribute(games, 1)
+    assert not default.diagnostics["exact"]
+    np.testing.assert_array_equal(
+        default.values, KernelShap(max_evals=budget, order=1).attribute(games, 1).values
+    )
+    assert not np.allclose(
+        default.values, KernelShap(max_evals=budget, order=3).attribute(games, 1).values
+    )
+    mean_game = interaction_view(10)
+    values = KernelShap(max_evals=600).attribute(mean_game, 1).values
+    np.testing.assert_array_equal(
+        values, KernelShap(max_evals=600, order=3).attribute(mean_game, 1).values
+    )
+    additive = KernelShap(max_evals=600, order=1).attribute(mean_game, 1).values
+    assert not np.allclose(values, additive)

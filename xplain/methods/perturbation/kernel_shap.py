@@ -42,6 +42,10 @@ MAX_GAME_SHARE = 0.9
 ROWS_PER_CALL = 2**18  # hybrids scored together in explain_batch (29 MiB of them at d = 14)
 HYBRID_BYTES = 2**28  # ... but no more than this many bytes of them (wide one-hot inputs)
 FITS_KEPT = 2  # factorised designs kept for reuse (up to ~25 MiB each: d = 16, order 3)
+# default orders (order=None): the mean game's one design is factorised once for every row;
+# each baseline game has its own, so a 3-additive fit there costs 5x the time on Adult
+MEAN_GAME_ORDER = 3
+BASELINE_GAME_ORDER = 1
 
 
 @register_method
@@ -84,17 +88,18 @@ class KernelShap(PerturbationMethod):
     would lose the mean game's common coalitions, whose errors partly cancel over the
     background rows, so the mean game is estimated, its hybrids scored by the view.
 
-    ``order=3`` (the default) fits a game with interactions up to order 3 instead of an
-    additive one and returns its Shapley values (the k-additive approach of Pelegrina, Duarte and
+    ``order=3`` fits a game with interactions up to order 3 instead of an additive one
+    and returns its Shapley values (the k-additive approach of Pelegrina, Duarte and
     Grabisch 2023), wherever a design (the mean game's, or a sampled baseline game's)
     holds 2.5 coalitions per parameter (``C(d,1) + C(d,2) + C(d,3)``; ``d <= 16``: from
     1740 coalitions); it stays exact once every coalition is in. Paired KernelSHAP is
     already exact for games of order 2, so order 3 is the first that helps on games with
     higher interactions. A design's regression is factorised once and reused by every row
     drawn under the same seed (an ``explain_batch``, or repeated calls), so the 696
-    parameters of order 3 at ``d = 16`` cost little per row. Below that budget, and with
-    ``order=1``, the fit is KernelSHAP's additive one (measured errors, costs and
-    coverage: README, "Design notes").
+    parameters of order 3 at ``d = 16`` cost little per row. The default (``order=None``)
+    is 3 on the mean game and 1 on baseline games, each of which has its own design to
+    factorise. Below that budget, and with ``order=1``, the fit is KernelSHAP's additive
+    one (measured errors, costs and coverage: README, "Design notes").
 
     A ``max_evals`` whose model rows (times the background rows of a tabular mean game) or
     regression arrays exceed ``xplain.limits`` is refused (ResourceLimitError) up front.
@@ -126,7 +131,11 @@ class KernelShap(PerturbationMethod):
         "internal_batch_size": Param(None, Interval(int, 1), NONE, doc="masks per model call"),
         "paired": Param(True, BOOLEAN, doc="sample coalitions with their complements"),
         "order": Param(
-            3, Interval(int, 1, 3), doc="interactions fitted where the budget allows (1: none)"
+            None,
+            Interval(int, 1, 3),
+            NONE,
+            doc="interactions fitted where the budget allows (None: 3 on the mean game, "
+            "1 on baseline games)",
         ),
         "seed": Param(
             0, SEED_SEQUENCE, doc="seed of the sampled coalitions (None: not reproducible)"
@@ -213,7 +222,7 @@ class KernelShap(PerturbationMethod):
         if d < 2:
             return np.full(d, total), np.zeros(d), 0, True
         budget = self._budget(d)
-        order = self.params["order"]
+        order = self.params["order"] or MEAN_GAME_ORDER
         # the regression's float64 design: the masks, or the interaction basis (a few copies)
         width = d if order == 1 or d > MAX_INTERACTION_PLAYERS else interaction_parameters(d, order)
         coalitions = int(min(budget, 2.0**d - 2))
@@ -252,7 +261,7 @@ class KernelShap(PerturbationMethod):
             y = scores[start : start + n, target]
             start += n
             full = float(view.scores[target])
-            order = self.params["order"]
+            order = self.params["order"] or BASELINE_GAME_ORDER
             phi, std_err, exact = combine_games(games, plan, y, full, target, order)
             k = len(games.weights)
             diagnostics = _diagnostics(view, phi, std_err, n, exact == k)
