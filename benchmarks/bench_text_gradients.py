@@ -9,7 +9,8 @@ interleaved rounds, medians), ratios xplain / Captum ``LayerIntegratedGradients`
 2. defaults, on 20 SST-2 dev sentences and on the 20 longest dev sentences: xplain's
    defaults (adaptive Fejer from 15 nested nodes, per-sentence completeness gap <= 1%)
    and its previous default (adaptive Gauss-Legendre, 16 then a fresh 32...) vs Captum's
-   defaults (50 Gauss-Legendre steps), with the gaps and path points xplain spends;
+   defaults (50 Gauss-Legendre steps), with the gaps and path points xplain spends, and
+   the bare forward+backward passes of the same sizes as the defaults' (their floor);
 3. with ``--rules``: per quadrature rule, the smallest n_steps reaching a gap <= 1%.
 
 Run: ``.venv/bin/python benchmarks/bench_text_gradients.py [--repeats 5] [--threads 2]
@@ -63,20 +64,32 @@ def captum_runner(model, tokenizer):
 
 
 def bare_runner(model, tokenizer):
-    """One forward+backward of the 50 path rows of a sentence: the model's own cost."""
+    """Forward+backward passes of a sentence's path rows (one pass per batch size given;
+    default one of 50 rows): the model's own cost, nothing else."""
     embeddings = model.get_input_embeddings()
-    alphas = torch.as_tensor(quadrature("gausslegendre", EQUAL_STEPS)[0], dtype=torch.float32)
 
-    def run(sentence: str, target: int) -> torch.Tensor:
+    def run(sentence: str, target: int, sizes: tuple[int, ...] = (EQUAL_STEPS,)) -> None:
         enc = tokenizer(sentence, return_tensors="pt")
         with torch.no_grad():
             x = embeddings(enc["input_ids"])  # [1, T, H]
-        path = (alphas.view(-1, 1, 1) * x).requires_grad_(True)  # [50, T, H]
-        extras = {k: v.expand(EQUAL_STEPS, -1) for k, v in enc.items() if k != "input_ids"}
-        logits = model(inputs_embeds=path, **extras).logits
-        return torch.autograd.grad(logits[:, target].sum(), path)[0]
+        for size in sizes:
+            alphas = torch.as_tensor(quadrature("gausslegendre", size)[0], dtype=torch.float32)
+            path = (alphas.view(-1, 1, 1) * x).requires_grad_(True)  # [size, T, H]
+            extras = {k: v.expand(size, -1) for k, v in enc.items() if k != "input_ids"}
+            logits = model(inputs_embeds=path, **extras).logits
+            torch.autograd.grad(logits[:, target].sum(), path)
 
     return run
+
+
+def nested_passes(n_steps: int) -> tuple[int, ...]:
+    """The path rows of each adaptive Fejer pass that ends at ``n_steps`` nodes (15, 16,
+    32, ...)."""
+    passes, nodes = [15], 15
+    while nodes < n_steps:
+        passes.append(nodes + 1)
+        nodes = 2 * nodes + 1
+    return tuple(passes)
 
 
 def main() -> None:
@@ -102,6 +115,9 @@ def main() -> None:
         for set_name, sentences in sets.items():
             targets = [explainer.explain(s, "saliency").target for s in sentences]
             pairs = list(zip(sentences, targets, strict=True))
+            # the passes xplain's defaults make per sentence, for their bare model cost
+            passes = [nested_passes(explainer.explain(s, "integrated_gradients", t)
+                                    .diagnostics["n_steps"]) for s, t in pairs]
 
             def ours(pairs=pairs, **params):
                 return lambda: [explainer.explain(s, "integrated_gradients", t, **params)
@@ -116,6 +132,9 @@ def main() -> None:
                 "bare fwd+bwd": lambda pairs=pairs: [bare(s, t) for s, t in pairs],
                 "captum defaults": theirs(None),
                 "xplain defaults": ours(),
+                "bare passes of the defaults": lambda pairs=pairs, passes=passes: [
+                    bare(s, t, p) for (s, t), p in zip(pairs, passes, strict=True)
+                ],
                 "xplain previous (adaptive GL)": ours(rule="gausslegendre"),
             }
             if set_name != f"{args.sentences} dev":  # equal steps: the dev set only
@@ -136,6 +155,10 @@ def main() -> None:
                              ratio(t[name].median, t["captum defaults"].median),
                              f"{np.mean(points):.1f} / {max(points)}",
                              f"{np.median(gaps):.1e} / {max(gaps):.1e}"))
+            rows.append(("bare forward+backward of the defaults' passes", set_name,
+                         ratio(t["bare passes of the defaults"].median,
+                               t["captum defaults"].median),
+                         f"{np.mean([sum(p) for p in passes]):.1f}", "-"))
         print_table(["IG", "sentences", "time ratio vs Captum", "path points mean / max",
                      "gap median / max"], rows)
 

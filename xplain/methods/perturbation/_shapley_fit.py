@@ -83,8 +83,7 @@ class ShapleyFit:
         u, p = self.weighted.shape
         return u / (u - p) if u > p else math.inf
 
-    @classmethod
-    @single_threaded_blas()
+    @classmethod  # not single-threaded: up to [u, 696] products, where BLAS threads pay
     def of(cls, design: ShapleyDesign, order: int = 1) -> ShapleyFit:
         """Factorise the regression of ``design`` at the order :func:`fitted_order` gives.
 
