@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -197,13 +198,9 @@ class IntegratedGradients(GradientMethod):
         The path is built a chunk of alphas at a time, each chunk one array within
         ``xplain.limits``' ``max_memory_bytes``.
         """
-        step = max(1, rows_per_chunk(points[0]) // points.shape[0])
         total = torch.zeros_like(points)
-        for start in range(0, len(alphas), step):
-            grads = self._path_gradients(
-                view, points, baseline, target, alphas[start : start + step]
-            )
-            total = total + _weighted_sum(grads, weights[start : start + step])
+        for part, grads in self._chunked_gradients(view, points, baseline, target, alphas):
+            total = total + _weighted_sum(grads, weights[part])
         return total
 
     def _accumulate(
@@ -219,12 +216,24 @@ class IntegratedGradients(GradientMethod):
         """Add the gradients at the nodes ``positions`` of the ``n_steps``-node Fejer rule
         to ``sums``, the path built a chunk of nodes at a time."""
         alphas = torch.as_tensor(quadrature("fejer", n_steps)[0][positions])
+        for part, grads in self._chunked_gradients(view, points, baseline, target, alphas):
+            sums.add(n_steps, positions[part], grads)
+
+    def _chunked_gradients(
+        self,
+        view: DifferentiableView,
+        points: torch.Tensor,
+        baseline: torch.Tensor,
+        target: int,
+        alphas: torch.Tensor,
+    ) -> Iterator[tuple[slice, torch.Tensor]]:
+        """The gradients at ``alphas`` a chunk at a time, each chunk's path one array
+        within ``xplain.limits``' ``max_memory_bytes``: (its slice of ``alphas``,
+        ``[chunk, N, *S]``)."""
         step = max(1, rows_per_chunk(points[0]) // points.shape[0])
-        for start in range(0, len(positions), step):
-            grads = self._path_gradients(
-                view, points, baseline, target, alphas[start : start + step]
-            )
-            sums.add(n_steps, positions[start : start + step], grads)
+        for start in range(0, len(alphas), step):
+            part = slice(start, start + step)
+            yield part, self._path_gradients(view, points, baseline, target, alphas[part])
 
     def _path_gradients(
         self,
