@@ -10,7 +10,9 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from xplain import _blas
 from xplain._blas import single_threaded_blas
-from xplain.methods.perturbation._surrogate import constrained_wls, ridge_surrogate
+from xplain.methods.perturbation._sampling import shapley_design
+from xplain.methods.perturbation._shapley_fit import ShapleyFit
+from xplain.methods.perturbation._surrogate import ridge_surrogate
 
 
 def _blas_threads() -> list[int]:
@@ -33,10 +35,13 @@ def two_threads():
 
 def test_limit_gives_bitwise_the_values_of_the_free_pool(two_threads):
     masks, y, w = _problem()
-    limited_phi, limited_inverse = constrained_wls(masks, y, w, 1.5)
-    free_phi, free_inverse = constrained_wls.__wrapped__(masks, y, w, 1.5)  # undecorated
+    # KernelSHAP's per-row solve of a [2048, 16] design, with the limit and undecorated
+    fit = ShapleyFit.of(shapley_design(16, 2048, True, np.random.default_rng(0)))
+    coalitions = np.random.default_rng(1).normal(size=fit.design.masks.shape[0])
+    limited_phi, limited_err = fit.solve(coalitions, 1.5)
+    free_phi, free_err = ShapleyFit.solve.__wrapped__(fit, coalitions, 1.5)
     np.testing.assert_array_equal(limited_phi, free_phi)
-    np.testing.assert_array_equal(limited_inverse, free_inverse)
+    np.testing.assert_array_equal(limited_err, free_err)
     limited = ridge_surrogate(masks, y, w, num_features=4, selection="highest_weights")
     free = ridge_surrogate.__wrapped__(masks, y, w, num_features=4, selection="highest_weights")
     np.testing.assert_array_equal(limited.coef, free.coef)

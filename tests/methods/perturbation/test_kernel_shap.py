@@ -6,6 +6,7 @@ import logging
 
 import numpy as np
 import pytest
+from reference_regression import constrained_wls
 from synthetic_views import (
     function_view,
     interaction_model,
@@ -17,7 +18,7 @@ from synthetic_views import (
 from xplain.errors import InvalidParameterError, XplainError
 from xplain.methods.perturbation._kernels import shapley_coalition_weight, shapley_size_mass
 from xplain.methods.perturbation._sampling import all_coalitions, evaluate_target, shapley_design
-from xplain.methods.perturbation._surrogate import constrained_wls, interaction_basis
+from xplain.methods.perturbation._surrogate import interaction_basis
 from xplain.methods.perturbation.exact_shapley import ExactShapley
 from xplain.methods.perturbation.kernel_shap import KernelShap
 from xplain.registry import get_method

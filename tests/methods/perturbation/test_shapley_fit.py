@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference_regression import shapley_regression
 from synthetic_views import interaction_view
 
 from xplain.methods.perturbation._sampling import shapley_design
 from xplain.methods.perturbation._shapley_fit import ShapleyFit, fitted_order
-from xplain.methods.perturbation._surrogate import shapley_regression
 from xplain.methods.perturbation.exact_shapley import ExactShapley
 from xplain.methods.perturbation.kernel_shap import KernelShap, _seeded_fit
 

@@ -58,13 +58,13 @@ class ShapleyFit:
 
     ``weighted`` ``[u, p]`` are the coalitions' regressors times their weights (``p = d``
     for the additive fit, the products of up to ``order`` present players otherwise),
-    ``inverse`` ``[p + 1, p + 1]`` the inverse of the KKT matrix of
-    :func:`~xplain.methods.perturbation._surrogate.constrained_wls`, ``to_shapley``
+    ``inverse`` ``[p + 1, p + 1]`` the inverse of the KKT matrix of the weighted least
+    squares whose coefficients sum to ``v(full) - v(empty)``, ``to_shapley``
     ``[d, p]`` the map from coefficients to Shapley values (None: identity). For the
     sampled units' coalitions ``at`` ``[m k]``: their regressors ``unit_features``
-    ``[m k, p]``, ``1 / (1 - leverage)`` as ``unit_scale`` ``[m k]`` (HC3, clipped as in
-    :func:`~xplain.methods.perturbation._surrogate.design_standard_errors`) and their
-    pull on the Shapley values per unit of residual, ``unit_pull`` ``[m k, d]``.
+    ``[m k, p]``, ``1 / (1 - leverage)`` as ``unit_scale`` ``[m k]`` (HC3, the leverage
+    clipped below 0.999) and their pull on the Shapley values per unit of residual,
+    ``unit_pull`` ``[m k, d]``.
     """
 
     design: ShapleyDesign
@@ -126,7 +126,7 @@ class ShapleyFit:
 
         Returns:
             The Shapley values of the fitted game and their standard errors over the
-            design's random draws (see ``design_standard_errors``).
+            design's random draws (see :meth:`_standard_errors`).
         """
         p = self.weighted.shape[1]
         solution = self.inverse @ np.append(self.weighted.T @ y, total)  # [p + 1]
@@ -135,9 +135,19 @@ class ShapleyFit:
         return phi, self._standard_errors(y, coef)
 
     def _standard_errors(self, y: np.ndarray, coef: np.ndarray) -> np.ndarray:
-        """The sandwich standard errors of ``design_standard_errors``, from the parts
-        factorised once: each unit's pull ``g`` ``[m, d]``, then its (stratified)
-        variance."""
+        """Per-feature standard errors over the design's random draws ``[d]``.
+
+        Linearising the constrained solution, ``phi_hat - phi ~= T C (b_n - A_n coef)``
+        (``C`` the KKT-inverse block, ``T`` the map to Shapley values); only the sampled
+        part of ``b_n - A_n coef`` is random, a weighted sum over units (a pair
+        ``(z, 1 - z)`` is one unit) of the mean of ``x (y - x . coef) / (1 - h)`` over its
+        coalitions, ``h = w x' C x`` the leverage (HC3: MacKinnon and White 1985). I.i.d.
+        design: ``Cov ~= W^2 T C S C' T' / m``, ``S`` the units' sample covariance (the
+        sandwich estimator). Stratified design (``n_h`` units without replacement from
+        the ``N_h`` of stratum ``h``, of mass ``W_h``):
+        ``Cov ~= T C [sum_h W_h^2 (1 - n_h / N_h) S_h / n_h] C' T'`` (Cochran 1977,
+        Sampling Techniques, Thm 5.3; Covert and Lee 2021, Sec. 4). The variance is then
+        scaled by :attr:`dof_factor`."""
         design = self.design
         units = design.units  # [m, k]
         m, k = units.shape
